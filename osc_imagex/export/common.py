@@ -1,0 +1,76 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Helpers shared by the export formats."""
+
+import json
+import re
+from typing import Any
+
+# C0/C1 controls (terminal escape sequences start with one) and the
+# invisible bidirectional marks that can make text read backwards.
+_UNSAFE_CHARACTERS = re.compile(
+    '[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069'
+    '\ud800-\udfff]'
+)
+
+
+def printable(text: str) -> str:
+    """Show control and bidi characters as escapes instead of obeying them"""
+    return _UNSAFE_CHARACTERS.sub(
+        lambda match: '\\u%04x' % ord(match.group(0)), text
+    )
+
+
+def one_line(text: str) -> str:
+    return printable(' '.join(text.split()))
+
+
+def exchanges(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in records if r.get('record') == 'exchange']
+
+
+def first_of(records: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    for record in records:
+        if record.get('record') == kind:
+            return record
+    return {}
+
+
+def body_text(part: dict[str, Any] | None) -> str:
+    """A request or response body as people read it"""
+    if not part or part.get('body') is None:
+        return ''
+    if part.get('body_encoding') == 'json':
+        return json.dumps(part['body'], indent=2, ensure_ascii=False)
+    if part.get('body_encoding') == 'base64':
+        return '<%d bytes of binary data, base64 in the JSON-lines log>' % (
+            part.get('body_size') or 0
+        )
+    return str(part['body'])
+
+
+def header_lines(headers: dict[str, str] | None) -> list[str]:
+    return [
+        '%s: %s' % (printable(name), printable(str(value)))
+        for name, value in (headers or {}).items()
+    ]
+
+
+def participant(record: dict[str, Any]) -> str:
+    return record.get('service_name') or record.get('service') or 'unknown'
+
+
+def status_line(record: dict[str, Any]) -> str:
+    if record.get('status') is None:
+        return 'no response (%s)' % (record.get('error') or 'failed')
+    return '%s %s' % (record['status'], record.get('reason') or '')

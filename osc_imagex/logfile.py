@@ -1,0 +1,233 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The one place that writes HTTP log files.
+
+Files are created with mode 0600; an existing file with wider permissions
+is narrowed to 0600 before anything is written to it, since it is about to
+hold request details.
+
+Streamed formats (JSON lines, text) are appended to, one whole record per
+``write`` under an exclusive lock, so runs sharing a file never interleave
+and an interrupted run keeps everything up to its last exchange. Document
+formats (HAR, Mermaid, Markdown) are replaced atomically: once when the log
+is opened (so the file is valid from the start) and again when it closes,
+so a reader never sees a half-written document. Their records are kept in
+memory until then.
+"""
+
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+from osc_imagex import export
+
+_FILE_MODE = 0o600
+
+
+class LogFileError(Exception):
+    """A log file cannot be written; the message names it and why"""
+
+
+def _describe(path: str, error: OSError) -> str:
+    return 'cannot write HTTP log %s: %s' % (
+        path,
+        error.strerror or error,
+    )
+
+
+def _encode(text: str) -> bytes:
+    # Server data may carry lone surrogates; keep them visible, not fatal.
+    return text.encode('utf-8', 'backslashreplace')
+
+
+class StreamedLog:
+    def __init__(
+        self, path: str, render_record: Callable[[dict[str, Any]], str]
+    ) -> None:
+        self.path = path
+        self._render = render_record
+        try:
+            self._fd = os.open(
+                path,
+                os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                _FILE_MODE,
+            )
+            os.fchmod(self._fd, _FILE_MODE)
+        except OSError as error:
+            raise LogFileError(_describe(path, error)) from error
+
+    def write(self, record: dict[str, Any]) -> None:
+        data = _encode(self._render(record))
+        if not data:
+            return
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class DocumentLog:
+    def __init__(
+        self,
+        path: str,
+        render_document: Callable[[list[dict[str, Any]], str], str],
+        creator: str,
+    ) -> None:
+        self.path = path
+        self._render = render_document
+        self.creator = creator
+        self.records: list[dict[str, Any]] = []
+        self._replace()
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
+
+    def close(self) -> None:
+        self._replace()
+
+    def _replace(self) -> None:
+        replace_file(self.path, self._render(self.records, self.creator))
+
+
+class HttpLog:
+    """Every log file of one run, written together"""
+
+    def __init__(self) -> None:
+        self.files: list[StreamedLog | DocumentLog] = []
+
+    def open(self, path: str, format_name: str | None, creator: str) -> None:
+        log_format = export.format_for(path, format_name)
+        if log_format.render_record is not None:
+            self.files.append(StreamedLog(path, log_format.render_record))
+        elif log_format.render_document is not None:
+            self.files.append(
+                DocumentLog(path, log_format.render_document, creator)
+            )
+
+    def write(self, record: dict[str, Any]) -> None:
+        for log_file in self.files:
+            log_file.write(record)
+
+    def close(self) -> None:
+        errors = []
+        for log_file in self.files:
+            try:
+                log_file.close()
+            except LogFileError as error:
+                errors.append(str(error))
+        self.files = []
+        if errors:
+            raise LogFileError('; '.join(errors))
+
+
+def replace_file(path: str, text: str) -> None:
+    """Write a whole file atomically, mode 0600"""
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise LogFileError(
+            'cannot write HTTP log %s: it is a directory' % path
+        )
+    try:
+        fd, temporary = tempfile.mkstemp(
+            dir=directory, prefix='.%s.' % os.path.basename(path)
+        )
+    except OSError as error:
+        raise LogFileError(_describe(path, error)) from error
+    try:
+        with os.fdopen(fd, 'wb') as stream:
+            stream.write(_encode(text))
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, _FILE_MODE)
+        os.replace(temporary, path)
+    except OSError as error:
+        os.unlink(temporary)
+        raise LogFileError(_describe(path, error)) from error
+
+
+class LogReadError(Exception):
+    """A JSON-lines log cannot be read; the message names file and line"""
+
+
+_REQUIRED_EXCHANGE_KEYS = (
+    'seq',
+    'started',
+    'duration_ms',
+    'caller',
+    'service',
+    'method',
+    'url',
+    'path',
+    'request',
+)
+
+
+def read_records(path: str) -> list[dict[str, Any]]:
+    """Load an osc-imagex JSON-lines log, refusing anything else"""
+    records = []
+    try:
+        with open(path, 'rb') as stream:
+            for number, line in enumerate(stream, start=1):
+                if not line.strip():
+                    continue
+                records.append(_parse_line(path, number, line))
+    except OSError as error:
+        raise LogReadError(
+            'cannot read %s: %s' % (path, error.strerror or error)
+        ) from error
+    if not records:
+        raise LogReadError('%s: no records: not an osc-imagex log' % path)
+    return records
+
+
+def _parse_line(path: str, number: int, line: bytes) -> Any:
+    where = '%s:%d' % (path, number)
+    try:
+        record = json.loads(line)
+    except ValueError:
+        state = (
+            'truncated or corrupt'
+            if not line.endswith(b'\n')
+            else ('not valid JSON')
+        )
+        raise LogReadError(
+            '%s: %s: not an osc-imagex JSON-lines log' % (where, state)
+        ) from None
+    if not isinstance(record, dict) or 'record' not in record:
+        raise LogReadError(
+            '%s: not an osc-imagex log record (no "record" field)' % where
+        )
+    if record.get('log_version', 1) != 1:
+        raise LogReadError(
+            '%s: log version %r is not supported'
+            % (where, record.get('log_version'))
+        )
+    if record['record'] == 'exchange':
+        missing = [key for key in _REQUIRED_EXCHANGE_KEYS if key not in record]
+        if missing:
+            raise LogReadError(
+                '%s: exchange record lacks %s' % (where, ', '.join(missing))
+            )
+    return record

@@ -1,0 +1,258 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Keep secrets out of everything osc-imagex writes.
+
+Two layers. The first knows where OpenStack puts secrets: token headers,
+the password, application-credential and TOTP parts of an auth request,
+query parameters and command-line options with telling names. The second
+remembers every secret value the first one met, and the credentials the
+command was given, and scrubs any literal copy of them that turns up
+anywhere else (an error body echoing a token, a URL, free text).
+
+Tokens become a SHA-256 digest, as keystoneauth's ``--debug`` output does,
+so one token can be followed from the response that issued it to every
+request that used it. Passwords and other secrets become ``***``.
+"""
+
+import hashlib
+import re
+from typing import Any
+from urllib import parse
+
+MASK = '***'
+
+TOKEN_HEADERS = frozenset(
+    (
+        'x-auth-token',
+        'x-subject-token',
+        'x-service-token',
+        'authorization',
+        'proxy-authorization',
+        'cookie',
+        'set-cookie',
+    )
+)
+
+# Body keys whose string value is a bearer token rather than a password;
+# ``id`` counts too when it sits directly under a ``token`` object, which is
+# how token authentication spells it.
+_TOKEN_KEYS = frozenset(
+    (
+        'token',
+        'auth_token',
+        'access_token',
+        'id_token',
+        'refresh_token',
+        'subject_token',
+        'service_token',
+    )
+)
+
+_SECRET_WORDS = (
+    'password',
+    'secret',
+    'passcode',
+    'passphrase',
+    'private_key',
+    'admin_pass',
+    'adminpass',
+    'api_key',
+    'credential_blob',
+)
+
+# Literal scrubbing of very short values would mangle unrelated text; the
+# structural layer still masks them wherever they are expected.
+_MIN_LITERAL_LENGTH = 4
+
+
+def digest(value: str) -> str:
+    return '{SHA256}' + hashlib.sha256(value.encode('utf-8')).hexdigest()
+
+
+def is_secret_name(name: str) -> bool:
+    lowered = name.lower().replace('-', '_')
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def is_token_name(name: str) -> bool:
+    lowered = name.lower().replace('-', '_')
+    return lowered in _TOKEN_KEYS or lowered.endswith('_token')
+
+
+class Redactor:
+    """Masks secrets; remembers each one it masks."""
+
+    def __init__(self) -> None:
+        self._replacements: dict[str, str] = {}
+        self._pattern: re.Pattern[str] | None = None
+
+    def learn_secret(self, value: Any) -> None:
+        self._learn(value, MASK)
+
+    def learn_token(self, value: Any) -> None:
+        if isinstance(value, str):
+            self._learn(value, digest(value))
+
+    def _learn(self, value: Any, replacement: str) -> None:
+        if not isinstance(value, str) or not value:
+            return
+        if value in self._replacements or value == replacement:
+            return
+        self._replacements[value] = replacement
+        self._pattern = None
+
+    def _mask_secret(self, value: Any) -> str:
+        self.learn_secret(value if isinstance(value, str) else str(value))
+        return MASK
+
+    def _mask_token(self, value: Any) -> str:
+        if not isinstance(value, str):
+            return self._mask_secret(value)
+        self.learn_token(value)
+        return digest(value)
+
+    def header_value(self, name: str, value: str) -> str:
+        if name.lower() in TOKEN_HEADERS or is_token_name(name):
+            return self._mask_token(value)
+        if is_secret_name(name):
+            return self._mask_secret(value)
+        return value
+
+    def headers(self, headers: dict[str, str]) -> dict[str, str]:
+        return {
+            name: self.header_value(name, value)
+            for name, value in headers.items()
+        }
+
+    def json(self, data: Any, parent_key: str = '') -> Any:
+        """Mask secrets in parsed JSON, by key, at any depth"""
+        if isinstance(data, dict):
+            return {
+                key: self._json_member(key, value, parent_key)
+                for key, value in data.items()
+            }
+        if isinstance(data, list):
+            return [self.json(item, parent_key) for item in data]
+        return data
+
+    def _json_member(self, key: str, value: Any, parent_key: str) -> Any:
+        if isinstance(value, (dict, list)):
+            return self.json(value, key)
+        if value is None or isinstance(value, bool):
+            return value
+        if is_secret_name(key):
+            return self._mask_secret(value)
+        if is_token_name(key) or (key == 'id' and is_token_name(parent_key)):
+            return self._mask_token(value)
+        return value
+
+    def query(self, query: str) -> str:
+        """Mask sensitive parameters, leaving the rest byte for byte"""
+        if not query:
+            return query
+        parts = []
+        for part in query.split('&'):
+            name, sep, value = part.partition('=')
+            decoded = parse.unquote_plus(name)
+            if sep and is_secret_name(decoded):
+                value = self._mask_secret(parse.unquote_plus(value))
+            elif sep and is_token_name(decoded):
+                value = self._mask_token(parse.unquote_plus(value))
+            parts.append(name + sep + value)
+        return '&'.join(parts)
+
+    def url(self, url: str) -> str:
+        split = parse.urlsplit(url)
+        netloc = split.netloc
+        if split.password is not None:
+            self.learn_secret(parse.unquote(split.password))
+            netloc = netloc.replace(':' + split.password + '@', ':***@', 1)
+        return parse.urlunsplit(
+            split._replace(netloc=netloc, query=self.query(split.query))
+        )
+
+    def argv(self, argv: list[str]) -> list[str]:
+        """Mask the values of secret-looking command-line options"""
+        masked = []
+        mask_next = False
+        for arg in argv:
+            if mask_next:
+                masked.append(self._mask_secret(arg))
+                mask_next = False
+                continue
+            name, sep, value = arg.partition('=')
+            sensitive = name.startswith('--') and (
+                is_secret_name(name) or is_token_name(name)
+            )
+            if sensitive and sep:
+                masked.append(name + '=' + self._mask_secret(value))
+            elif sensitive:
+                masked.append(arg)
+                mask_next = True
+            elif '://' in arg:
+                masked.append(self.url(arg))
+            else:
+                masked.append(arg)
+        return masked
+
+    def environment(self, environ: dict[str, str]) -> dict[str, str]:
+        return {
+            name: (
+                self._mask_secret(value)
+                if is_secret_name(name)
+                or is_token_name(name)
+                or name.upper().endswith('_TOKEN')
+                else self.url(value)
+                if '://' in value
+                else value
+            )
+            for name, value in environ.items()
+        }
+
+    def scrub(self, data: Any) -> Any:
+        """Replace every remembered secret wherever it appears as text"""
+        pattern = self._literal_pattern()
+        if pattern is None:
+            return data
+        return self._scrub(data, pattern)
+
+    def _scrub(self, data: Any, pattern: re.Pattern[str]) -> Any:
+        if isinstance(data, str):
+            return pattern.sub(self._replace, data)
+        if isinstance(data, dict):
+            return {
+                self._scrub(key, pattern): self._scrub(value, pattern)
+                for key, value in data.items()
+            }
+        if isinstance(data, list):
+            return [self._scrub(item, pattern) for item in data]
+        return data
+
+    def _replace(self, match: re.Match[str]) -> str:
+        return self._replacements[match.group(0)]
+
+    def _literal_pattern(self) -> re.Pattern[str] | None:
+        if self._pattern is None:
+            secrets = sorted(
+                (
+                    value
+                    for value in self._replacements
+                    if len(value) >= _MIN_LITERAL_LENGTH
+                ),
+                key=len,
+                reverse=True,
+            )
+            if not secrets:
+                return None
+            self._pattern = re.compile('|'.join(map(re.escape, secrets)))
+        return self._pattern

@@ -1,0 +1,179 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""One run's request tracing: global ID, recorder, log files, summary."""
+
+import datetime
+from typing import Any, TextIO
+
+from osc_imagex import capture
+from osc_imagex import logfile
+from osc_imagex import redact
+from osc_imagex import requestid
+from osc_imagex import services
+
+
+def creator() -> str:
+    # pbr's version lookup reads package metadata: do it only when a log
+    # needs it, never at plugin import.
+    from pbr import version
+
+    return 'osc-imagex %s' % version.VersionInfo('osc-imagex').version_string()
+
+
+class Trace:
+    """Correlates and records every HTTP exchange of one command run.
+
+    :param global_request_id: sent as X-OpenStack-Request-ID everywhere
+    :param command: the command line, as the user typed it
+    :param environ: the process environment (only OS_* is kept)
+    """
+
+    def __init__(
+        self,
+        global_request_id: str,
+        command: list[str],
+        environ: dict[str, str],
+    ) -> None:
+        self.global_request_id = global_request_id
+        self.redactor = redact.Redactor()
+        self.recorder = capture.Recorder(
+            self.redactor, services.ServiceResolver(), global_request_id
+        )
+        self.http_log = logfile.HttpLog()
+        self.recorder.add_listener(self.http_log.write)
+        self._command = command
+        self._environ = {
+            name: value
+            for name, value in environ.items()
+            if name.startswith('OS_')
+        }
+        self._observed_session: Any = None
+        self._finished = False
+        # Masking the command line and environment teaches the redactor
+        # the secrets given there, so they are scrubbed everywhere else.
+        self.redactor.argv(self._command)
+        self.redactor.environment(self._environ)
+
+    @property
+    def logging(self) -> bool:
+        return bool(self.http_log.files)
+
+    def open_logs(self, paths: list[str], format_name: str | None) -> None:
+        """Open every log file now, before any request is made"""
+        if not paths:
+            return
+        creator_name = creator()
+        try:
+            for path in paths:
+                self.http_log.open(path, format_name, creator_name)
+        except logfile.LogFileError:
+            self.http_log.files = []
+            raise
+        self.http_log.write(self._run_record())
+
+    def observe(self, session: Any, auth_options: dict[str, Any]) -> None:
+        """Send the global ID and record every exchange of this session
+
+        :param session: the keystoneauth session the command will use
+        :param auth_options: the auth plugin's options, whose secrets are
+            scrubbed from anything that echoes them
+        """
+        for name, value in auth_options.items():
+            if redact.is_secret_name(name):
+                self.redactor.learn_secret(value)
+            elif redact.is_token_name(name):
+                self.redactor.learn_token(value)
+        if session is self._observed_session:
+            return
+        self.recorder.resolver = services.ServiceResolver(
+            auth_options.get('auth_url')
+        )
+        session.additional_headers[requestid.HEADER] = self.global_request_id
+        self.recorder.attach(session.session)
+        self._observed_session = session
+
+    def _run_record(self) -> dict[str, Any]:
+        return {
+            'record': 'run',
+            'log_version': capture.LOG_VERSION,
+            'global_request_id': self.global_request_id,
+            'started': datetime.datetime.now(
+                datetime.timezone.utc  # noqa: UP017
+            ).isoformat(),
+            'command': self.redactor.argv(self._command),
+            'environment': self.redactor.environment(self._environ),
+        }
+
+    def failure_message(self, error: BaseException) -> str:
+        """One line naming what failed and the IDs support will ask for"""
+        message = ' '.join(str(error).split()) or type(error).__name__
+        ids = ['global request ID %s' % self.global_request_id]
+        last = self.recorder.summaries[-1:] or []
+        if last and last[0].request_id:
+            ids.append(
+                'request ID %s from %s %s %s'
+                % (
+                    last[0].request_id,
+                    last[0].service,
+                    last[0].method,
+                    last[0].path,
+                )
+            )
+        return self.redactor.scrub('%s (%s)' % (message, '; '.join(ids)))
+
+    def finish(
+        self, output: str | None = None, error_message: str | None = None
+    ) -> None:
+        """Write the closing records and close every log file, once"""
+        if self._finished:
+            return
+        self._finished = True
+        if output is not None:
+            self.http_log.write(
+                {
+                    'record': 'output',
+                    'global_request_id': self.global_request_id,
+                    'text': self.redactor.scrub(output),
+                }
+            )
+        if error_message is not None:
+            self.http_log.write(
+                {
+                    'record': 'error',
+                    'global_request_id': self.global_request_id,
+                    'message': error_message,
+                }
+            )
+        self.http_log.close()
+
+    def write_summary(self, stream: TextIO) -> None:
+        rows = [
+            ('#', 'service', 'method', 'status', 'ms', 'request ID', 'path')
+        ]
+        for summary in self.recorder.summaries:
+            rows.append(
+                (
+                    str(summary.seq),
+                    summary.service,
+                    summary.method,
+                    str(summary.status) if summary.status else 'failed',
+                    '%.0f' % summary.duration_ms,
+                    summary.request_id or '-',
+                    summary.path,
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(6)]
+        stream.write('Global request ID: %s\n' % self.global_request_id)
+        for row in rows:
+            cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+            stream.write('  '.join(cells + [row[6]]).rstrip() + '\n')

@@ -1,0 +1,295 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``openstack imagex list``: ``image list`` with request tracing."""
+
+import argparse
+import contextlib
+import io
+import logging
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from openstackclient.image.v2 import image as osc_image
+from osc_lib import exceptions
+
+from osc_imagex import export
+from osc_imagex import listing
+from osc_imagex import logfile
+from osc_imagex import requestid
+from osc_imagex import tracing
+
+LOG = logging.getLogger(__name__)
+
+_EPILOG = """\
+examples:
+  openstack imagex list --all --request-summary
+  openstack imagex list --http-log trace.jsonl --http-log trace.har
+  openstack imagex list --long --sort name:desc --limit 10
+  openstack imagex log convert trace.jsonl --format markdown -o page.md
+
+The global request ID (--global-request-id, or a new one for each run) is
+sent as X-OpenStack-Request-ID with every request, authentication
+included; services log it next to their own request IDs.
+"""
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(
+            'expected a whole number of 1 or more, got %r' % value
+        )
+    return number
+
+
+class _TeeWriter(io.StringIO):
+    """Passes output through to a stream while keeping a copy"""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(text)
+        return super().write(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the command is so that logs get closed"""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+class ListImageX(osc_image.ListImage):
+    """List images, with request IDs and an optional HTTP log"""
+
+    _epilog = _EPILOG
+
+    # Authentication happens in take_action instead of before it, once the
+    # options are parsed, so that the token request carries the global
+    # request ID and goes into the log like every other exchange.
+    auth_required = False
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        self._revive_page_size(parser)
+        tracing_group = parser.add_argument_group('request tracing')
+        tracing_group.add_argument(
+            '--global-request-id',
+            metavar='<req-uuid>',
+            type=requestid.parse_global_request_id,
+            help='Global request ID to send with every request, as '
+            'req-<uuid4> (default: a new one for each run)',
+        )
+        tracing_group.add_argument(
+            '--request-summary',
+            action='store_true',
+            default=False,
+            help='After the listing, print each HTTP exchange (service, '
+            'method, status, time, request ID) to stderr',
+        )
+        tracing_group.add_argument(
+            '--http-log',
+            metavar='<path>',
+            action='append',
+            default=[],
+            help='Write every HTTP exchange, redacted, to <path>; the '
+            'format follows the extension (.jsonl, .log/.txt, .har, .mmd, '
+            '.md; anything else: JSON lines). Repeat for several files.',
+        )
+        tracing_group.add_argument(
+            '--http-log-format',
+            metavar='<format>',
+            choices=sorted(export.FORMATS),
+            help='Format of every --http-log file, overriding the '
+            'extension: %s' % ', '.join(sorted(export.FORMATS)),
+        )
+        return parser
+
+    @staticmethod
+    def _revive_page_size(parser: argparse.ArgumentParser) -> None:
+        # image list keeps --page-size hidden and ignores it; here it sets
+        # how many images each request asks for.
+        for action in parser._actions:
+            if action.dest == 'page_size':
+                action.type = _positive_int
+                action.metavar = '<size>'
+                action.help = (
+                    'Images to request per page when --limit is not given '
+                    '(default: %d; Glance caps it at its api_limit_max)'
+                    % listing.DEFAULT_PAGE_SIZE
+                )
+
+    def take_action(
+        self, parsed_args: argparse.Namespace
+    ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        trace = tracing.Trace(
+            parsed_args.global_request_id or requestid.generate(),
+            ['openstack'] + list(getattr(self.app, 'command_options', [])),
+            dict(os.environ),
+        )
+        try:
+            trace.open_logs(parsed_args.http_log, parsed_args.http_log_format)
+        except logfile.LogFileError as error:
+            raise exceptions.CommandError(str(error)) from None
+        self._trace = trace
+
+        with self._closing_trace_on_failure(trace):
+            self._authenticate(trace)
+            with self._paging_image_client(parsed_args):
+                columns, rows = super().take_action(parsed_args)
+                # Every request happens here, inside the trace, rather
+                # than later while cliff formats the rows.
+                return columns, list(rows)
+
+    def produce_output(
+        self,
+        parsed_args: argparse.Namespace,
+        column_names: Any,
+        data: Any,
+    ) -> int:
+        trace: tracing.Trace = self._trace
+        stdout = self.app.stdout
+        if trace.logging:
+            self.app.stdout = _TeeWriter(stdout)
+        try:
+            with self._closing_trace_on_failure(trace):
+                result = super().produce_output(
+                    parsed_args, column_names, data
+                )
+            output = self.app.stdout.getvalue() if trace.logging else None
+        finally:
+            self.app.stdout = stdout
+            self._restore_signals()
+        trace.finish(output=output)
+        if parsed_args.request_summary:
+            stdout.flush()
+            trace.write_summary(self.app.stderr)
+        return result
+
+    @contextlib.contextmanager
+    def _closing_trace_on_failure(
+        self, trace: tracing.Trace
+    ) -> Iterator[None]:
+        """Close the logs with what was captured and name the request IDs"""
+        self._handle_sigterm()
+        try:
+            yield
+        except _Terminated:
+            trace.finish(
+                error_message=trace.failure_message(
+                    Exception('terminated by SIGTERM')
+                )
+            )
+            self._restore_signals()
+            sys.exit(128 + signal.SIGTERM)
+        except KeyboardInterrupt:
+            trace.finish(
+                error_message=trace.failure_message(Exception('interrupted'))
+            )
+            self._restore_signals()
+            raise
+        except Exception as error:
+            message = trace.failure_message(error)
+            LOG.debug('imagex list failed', exc_info=True)
+            trace.finish(error_message=message)
+            self._restore_signals()
+            raise exceptions.CommandError(message) from error
+
+    def _handle_sigterm(self) -> None:
+        if getattr(self, '_previous_sigterm', None) is not None:
+            return
+        try:
+            self._previous_sigterm = signal.signal(
+                signal.SIGTERM, _raise_terminated
+            )
+        except ValueError:
+            # Not the main thread (an embedding application): leave the
+            # signal alone; logs are then closed only on ordinary failures.
+            self._previous_sigterm = None
+
+    def _restore_signals(self) -> None:
+        previous = getattr(self, '_previous_sigterm', None)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+            self._previous_sigterm = None
+
+    def _authenticate(self, trace: tracing.Trace) -> None:
+        """Authenticate as OSC would, with the trace in place first"""
+        client_manager = self.app.client_manager
+
+        def observe() -> None:
+            trace.observe(
+                client_manager.session,
+                client_manager.get_configuration().get('auth') or {},
+            )
+
+        setup_auth = client_manager.setup_auth
+
+        def setup_auth_then_observe() -> None:
+            setup_auth()
+            observe()
+
+        # osc-lib's prepare_to_run_command creates the session in
+        # setup_auth() and requests the token straight after; slipping in
+        # between is the only point where the session exists and no
+        # request has been made yet.
+        client_manager.setup_auth = setup_auth_then_observe
+        try:
+            self.auth_required = True
+            self.app.prepare_to_run_command(self)
+        finally:
+            del client_manager.setup_auth
+        # In interactive mode the session outlives one command and the
+        # hook above never fires; later exchanges are still observed.
+        observe()
+
+    @contextlib.contextmanager
+    def _paging_image_client(
+        self, parsed_args: argparse.Namespace
+    ) -> Iterator[None]:
+        client_manager = self.app.client_manager
+        limited = bool(
+            parsed_args.limit
+            or parsed_args.max_items is not None
+            or parsed_args.marker
+        )
+        pager = listing.ImagePager(
+            client_manager.image,
+            page_size=parsed_args.page_size or listing.DEFAULT_PAGE_SIZE,
+            # Only a partial listing needs Glance to sort: it decides which
+            # images make the cut. A full listing is sorted client-side
+            # exactly as image list sorts it.
+            sort=listing.server_sort(parsed_args.sort) if limited else None,
+            page_through_limit=bool(
+                parsed_args.limit and parsed_args.max_items is not None
+            ),
+        )
+        # ListImage reads its client from client_manager.image; an
+        # instance attribute shadows OSC's cached client for this call.
+        client_manager.image = pager
+        try:
+            yield
+        finally:
+            del client_manager.image

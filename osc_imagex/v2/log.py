@@ -1,0 +1,113 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``openstack imagex log convert``: render a saved log, offline."""
+
+import argparse
+from typing import Any
+
+from osc_lib.command import command
+from osc_lib import exceptions
+
+from osc_imagex import export
+from osc_imagex import logfile
+from osc_imagex import tracing
+
+
+class ConvertLog(command.Command):
+    """Render a JSON-lines HTTP log as text, HAR, Mermaid or Markdown"""
+
+    _epilog = """\
+examples:
+  openstack imagex log convert trace.jsonl --format har -o trace.har
+  openstack imagex log convert trace.jsonl -o flow.md
+  openstack imagex log convert trace.jsonl --format mermaid
+
+No cloud and no credentials are needed: the log already holds everything,
+redacted when it was written.
+"""
+
+    auth_required = False
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            'log',
+            metavar='<log>',
+            help='JSON-lines log written by imagex list --http-log',
+        )
+        parser.add_argument(
+            '--format',
+            metavar='<format>',
+            choices=sorted(export.FORMATS),
+            help='Output format: %s (default: from the --output '
+            'extension, else text)' % ', '.join(sorted(export.FORMATS)),
+        )
+        parser.add_argument(
+            '-o',
+            '--output',
+            metavar='<path>',
+            help='Write to <path> (mode 0600) instead of standard output',
+        )
+        parser.add_argument(
+            '--global-request-id',
+            metavar='<req-uuid>',
+            help='Only the run with this global request ID, for a log '
+            'that several runs appended to',
+        )
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> Any:
+        try:
+            records = logfile.read_records(parsed_args.log)
+        except logfile.LogReadError as error:
+            raise exceptions.CommandError(str(error)) from None
+        if parsed_args.global_request_id:
+            records = [
+                record
+                for record in records
+                if record.get('global_request_id')
+                == parsed_args.global_request_id
+            ]
+            if not records:
+                raise exceptions.CommandError(
+                    '%s: no records with global request ID %s'
+                    % (parsed_args.log, parsed_args.global_request_id)
+                )
+
+        if parsed_args.format:
+            log_format = export.FORMATS[parsed_args.format]
+        elif parsed_args.output:
+            log_format = export.format_for(parsed_args.output)
+        else:
+            log_format = export.FORMATS['text']
+        text = render(log_format, records, tracing.creator())
+
+        if parsed_args.output:
+            try:
+                logfile.replace_file(parsed_args.output, text)
+            except logfile.LogFileError as error:
+                raise exceptions.CommandError(str(error)) from None
+        else:
+            self.app.stdout.write(text)
+
+
+def render(
+    log_format: export.Format, records: list[dict[str, Any]], creator: str
+) -> str:
+    if log_format.render_record is not None:
+        return ''.join(log_format.render_record(r) for r in records)
+    if log_format.render_document is None:
+        raise exceptions.CommandError(
+            'format %s renders nothing' % log_format.name
+        )
+    return log_format.render_document(records, creator)
