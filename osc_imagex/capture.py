@@ -20,6 +20,7 @@ and time the whole exchange, body included.
 
 import base64
 import datetime
+import http
 import json
 import logging
 import time
@@ -196,7 +197,7 @@ class Recorder:
                 _http_version(response) if response is not None else None
             ),
             'status': response.status_code if response is not None else None,
-            'reason': response.reason if response is not None else None,
+            'reason': _reason(response) if response is not None else None,
             'error': _describe_error(error) if error else None,
             'request': {
                 'headers': redactor.headers(request_headers),
@@ -253,6 +254,15 @@ class Recorder:
         if content_type == 'application/x-www-form-urlencoded':
             text = self.redactor.query(text)
         return {'body': text, 'body_encoding': 'text', 'body_size': size}
+
+
+def _reason(response: requests.Response) -> str:
+    if response.reason:
+        return response.reason
+    try:
+        return http.HTTPStatus(response.status_code).phrase
+    except ValueError:
+        return ''
 
 
 def _describe_error(error: BaseException) -> str:

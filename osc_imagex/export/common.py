@@ -70,6 +70,37 @@ def participant(record: dict[str, Any]) -> str:
     return record.get('service_name') or record.get('service') or 'unknown'
 
 
+def name_services(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give early exchanges the service names the catalog revealed later
+
+    The first identity exchanges happen before the token response brings
+    the catalog, so the recorder could only call them "identity".
+    """
+    names: dict[str, str] = {}
+    for record in exchanges(records):
+        service, name = record.get('service'), record.get('service_name')
+        if service and name and name != service:
+            names.setdefault(service, name)
+    named = []
+    for record in records:
+        if (
+            record.get('record') == 'exchange'
+            and record.get('service_name') == record.get('service')
+            and record['service'] in names
+        ):
+            record = dict(record, service_name=names[record['service']])
+        named.append(record)
+    return named
+
+
+def command_title(command: list[str]) -> str:
+    """The command without the global options before it"""
+    for position, word in enumerate(command):
+        if word == 'imagex':
+            return one_line(' '.join(['openstack'] + command[position:]))
+    return one_line(' '.join(command))
+
+
 def status_line(record: dict[str, Any]) -> str:
     if record.get('status') is None:
         return 'no response (%s)' % (record.get('error') or 'failed')

@@ -23,6 +23,7 @@ HAR_VERSION = '1.2'
 
 
 def render_document(records: list[dict[str, Any]], creator: str) -> str:
+    records = common.name_services(records)
     name, _, version = creator.partition(' ')
     har = {
         'log': {

@@ -53,6 +53,7 @@ def escape(text: str) -> str:
 
 def render_diagram(records: list[dict[str, Any]]) -> str:
     """The diagram's statements, without a code fence"""
+    records = common.name_services(records)
     exchanges = common.exchanges(records)
     participants: dict[str, str] = {}
     for record in exchanges:

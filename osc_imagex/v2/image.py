@@ -30,6 +30,7 @@ from osc_imagex import listing
 from osc_imagex import logfile
 from osc_imagex import requestid
 from osc_imagex import tracing
+from osc_imagex.v2 import helpformat
 
 LOG = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class ListImageX(osc_image.ListImage):
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
+        helpformat.keep_epilog_layout(parser)
         self._revive_page_size(parser)
         tracing_group = parser.add_argument_group('request tracing')
         tracing_group.add_argument(

@@ -21,6 +21,7 @@ from osc_lib import exceptions
 from osc_imagex import export
 from osc_imagex import logfile
 from osc_imagex import tracing
+from osc_imagex.v2 import helpformat
 
 
 class ConvertLog(command.Command):
@@ -40,6 +41,7 @@ redacted when it was written.
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
+        helpformat.keep_epilog_layout(parser)
         parser.add_argument(
             'log',
             metavar='<log>',
