@@ -112,6 +112,19 @@ class ImageRow(dict):  # type: ignore[type-arg]
     def __contains__(self, name: object) -> bool:
         return name in self.resource
 
+    # osc-lib's property filter removes rows with list.remove(), which
+    # finds them by equality; as an empty dict every row would be equal.
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ImageRow):
+            return self._raw == other._raw
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None  # type: ignore[assignment]
+
     @property
     def resource(self) -> sdk_image.Image:
         """The openstacksdk Image, built on first use"""

@@ -25,7 +25,7 @@ RESPONSE_HEADERS = ('x-openstack-request-id', 'x-compute-request-id')
 # oslo.middleware drops an inbound global ID that does not match this
 # pattern exactly, without telling the caller, so we refuse it up front.
 _GLOBAL_ID_PATTERN = re.compile(
-    r'^req-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$'
+    r'req-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}'
 )
 
 
@@ -34,7 +34,7 @@ def generate() -> str:
 
 
 def is_valid(value: str) -> bool:
-    return bool(_GLOBAL_ID_PATTERN.match(value))
+    return bool(_GLOBAL_ID_PATTERN.fullmatch(value))
 
 
 def parse_global_request_id(value: str) -> str:

@@ -278,7 +278,9 @@ class ListImageX(osc_image.ListImage):
             or parsed_args.marker
         )
         pager = listing.ImagePager(
-            client_manager.image,
+            # Not client_manager.image: osc-lib caches that on the class,
+            # where it can outlive this command's session.
+            client_manager.sdk_connection.image,
             page_size=parsed_args.page_size or listing.DEFAULT_PAGE_SIZE,
             # Only a partial listing needs Glance to sort: it decides which
             # images make the cut. A full listing is sorted client-side

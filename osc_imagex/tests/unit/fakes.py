@@ -14,12 +14,15 @@
 
 import io
 import json
+import re
+from unittest import mock
 import uuid
 
 import fixtures
 import requests_mock
 
 from openstackclient import shell
+from osc_lib import clientmanager as osc_clientmanager
 
 AUTH_URL = 'http://keystone.test:5000/v3'
 GLANCE_URL = 'http://glance.test:9292'
@@ -183,6 +186,19 @@ class FakeCloud(fixtures.Fixture):
             json=self._images_page,
             headers={'x-openstack-request-id': 'req-glance-images'},
         )
+        self.adapter.register_uri(
+            'GET',
+            re.compile(re.escape(GLANCE_URL) + '/v2/images/[^/?]+$'),
+            json=self._image,
+        )
+
+    def _image(self, request, context):
+        image_id = request.path.rsplit('/', 1)[-1]
+        for image in self.images:
+            if image['id'] == image_id:
+                return image
+        context.status_code = 404
+        return {'message': 'No image found with ID %s' % image_id}
 
     @staticmethod
     def _token_body():
@@ -240,14 +256,32 @@ class FakeCloud(fixtures.Fixture):
         return self.adapter.request_history
 
 
+def _forget_cached_clients():
+    # osc-lib caches each plugin's client on the ClientManager class, so a
+    # second shell in the same process would reuse the first one's.
+    for value in vars(osc_clientmanager.ClientManager).values():
+        if isinstance(value, osc_clientmanager.ClientCache):
+            value._handle = None
+
+
 def run_openstack(argv, stdin=''):
-    """Run the real OSC shell in-process; returns (status, out, err)"""
+    """Run the real OSC shell in-process; returns (status, out, err)
+
+    err holds both what the command wrote and what OSC logged to the
+    console, which is where its error messages go.
+    """
+    _forget_cached_clients()
     out, err = io.StringIO(), io.StringIO()
     app = shell.OpenStackShell()
     app.stdin = io.StringIO(stdin)
     app.stdout = out
     app.stderr = err
-    status = app.run(list(argv))
+    with mock.patch('sys.stderr', err):
+        try:
+            status = app.run(list(argv))
+        except SystemExit as exit:
+            # argparse exits on a usage error, as it does in the real CLI.
+            status = exit.code
     return status, out.getvalue(), err.getvalue()
 
 

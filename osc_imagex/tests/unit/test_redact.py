@@ -1,0 +1,315 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import json
+import string
+
+from hypothesis import assume
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies
+import testtools
+
+from osc_imagex import redact
+from osc_imagex.export import har
+from osc_imagex.export import jsonl
+from osc_imagex.export import markdown
+from osc_imagex.export import mermaid
+from osc_imagex.export import text
+
+
+class TestHeaders(testtools.TestCase):
+    def test_token_headers_become_a_stable_digest(self):
+        redactor = redact.Redactor()
+
+        first = redactor.headers({'X-Auth-Token': 'tok-1'})
+        second = redactor.headers({'x-subject-token': 'tok-1'})
+
+        self.assertEqual(redact.digest('tok-1'), first['X-Auth-Token'])
+        self.assertEqual(first['X-Auth-Token'], second['x-subject-token'])
+        self.assertTrue(first['X-Auth-Token'].startswith('{SHA256}'))
+
+    def test_authorization_and_service_token_are_digested(self):
+        redactor = redact.Redactor()
+
+        headers = redactor.headers(
+            {'Authorization': 'Bearer abc', 'X-Service-Token': 'svc'}
+        )
+
+        self.assertEqual(
+            {
+                'Authorization': redact.digest('Bearer abc'),
+                'X-Service-Token': redact.digest('svc'),
+            },
+            headers,
+        )
+
+    def test_ordinary_headers_pass_through(self):
+        headers = {'Content-Type': 'application/json', 'Accept': '*/*'}
+
+        self.assertEqual(headers, redact.Redactor().headers(headers))
+
+
+class TestJsonBodies(testtools.TestCase):
+    def test_password_auth_masks_only_the_password(self):
+        body = {
+            'auth': {
+                'identity': {
+                    'methods': ['password'],
+                    'password': {
+                        'user': {'name': 'admin', 'password': 'hunter2'}
+                    },
+                }
+            }
+        }
+
+        masked = redact.Redactor().json(body)
+
+        user = masked['auth']['identity']['password']['user']
+        self.assertEqual({'name': 'admin', 'password': '***'}, user)
+
+    def test_application_credential_secret_is_masked(self):
+        body = {'application_credential': {'id': 'ac1', 'secret': 's3cr3t'}}
+
+        masked = redact.Redactor().json(body)
+
+        self.assertEqual(
+            {'application_credential': {'id': 'ac1', 'secret': '***'}},
+            masked,
+        )
+
+    def test_totp_passcode_is_masked(self):
+        body = {'totp': {'user': {'id': 'u1', 'passcode': '123456'}}}
+
+        masked = redact.Redactor().json(body)
+
+        self.assertEqual('***', masked['totp']['user']['passcode'])
+        self.assertEqual('u1', masked['totp']['user']['id'])
+
+    def test_token_method_id_is_digested(self):
+        body = {'identity': {'methods': ['token'], 'token': {'id': 'tok'}}}
+
+        masked = redact.Redactor().json(body)
+
+        self.assertEqual(
+            redact.digest('tok'), masked['identity']['token']['id']
+        )
+
+    def test_ids_outside_a_token_object_are_kept(self):
+        body = {'token': {'user': {'id': 'u1'}, 'project': {'id': 'p1'}}}
+
+        self.assertEqual(body, redact.Redactor().json(body))
+
+
+class TestUrlsAndCommandLines(testtools.TestCase):
+    def test_sensitive_query_parameters_are_masked_in_place(self):
+        redactor = redact.Redactor()
+
+        url = redactor.url(
+            'http://h/v2/images?limit=5&token=abc&password=pw&name=x'
+        )
+
+        self.assertEqual(
+            'http://h/v2/images?limit=5&token=%s&password=***&name=x'
+            % redact.digest('abc'),
+            url,
+        )
+
+    def test_password_in_url_userinfo_is_masked(self):
+        self.assertEqual(
+            'http://admin:***@h/v3',
+            redact.Redactor().url('http://admin:pw@h/v3'),
+        )
+
+    def test_secret_options_are_masked_in_both_spellings(self):
+        argv = [
+            'openstack',
+            '--os-password',
+            'pw1',
+            '--os-application-credential-secret=pw2',
+            '--os-token',
+            'tok',
+            'imagex',
+            'list',
+        ]
+
+        self.assertEqual(
+            [
+                'openstack',
+                '--os-password',
+                '***',
+                '--os-application-credential-secret=***',
+                '--os-token',
+                '***',
+                'imagex',
+                'list',
+            ],
+            redact.Redactor().argv(argv),
+        )
+
+    def test_secret_environment_variables_are_masked(self):
+        environ = {
+            'OS_PASSWORD': 'pw',
+            'OS_TOKEN': 'tok',
+            'OS_APPLICATION_CREDENTIAL_SECRET': 'sec',
+            'OS_USERNAME': 'admin',
+        }
+
+        self.assertEqual(
+            {
+                'OS_PASSWORD': '***',
+                'OS_TOKEN': '***',
+                'OS_APPLICATION_CREDENTIAL_SECRET': '***',
+                'OS_USERNAME': 'admin',
+            },
+            redact.Redactor().environment(environ),
+        )
+
+
+class TestScrub(testtools.TestCase):
+    def test_a_learned_secret_is_scrubbed_from_free_text(self):
+        redactor = redact.Redactor()
+        redactor.learn_secret('hunter22')
+
+        scrubbed = redactor.scrub({'message': 'bad password hunter22!'})
+
+        self.assertEqual({'message': 'bad password ***!'}, scrubbed)
+
+    def test_a_learned_token_is_replaced_by_its_digest(self):
+        redactor = redact.Redactor()
+        redactor.headers({'X-Subject-Token': 'tok-123456'})
+
+        scrubbed = redactor.scrub(['echo tok-123456'])
+
+        self.assertEqual(['echo ' + redact.digest('tok-123456')], scrubbed)
+
+    def test_nothing_learned_leaves_data_untouched(self):
+        data = {'a': ['b', 1, None]}
+
+        self.assertIs(data, redact.Redactor().scrub(data))
+
+
+# Secrets as generated: printable, with JSON and regex metacharacters, long
+# enough that they cannot occur by chance in the surrounding record.
+_SECRETS = strategies.text(
+    alphabet=string.ascii_letters + string.digits + '"\\{}[]().*+?^$|#;%&=',
+    min_size=8,
+    max_size=40,
+)
+
+
+def _render_everything(records):
+    outputs = [jsonl.render_record(record) for record in records]
+    outputs += [text.render_record(record) for record in records]
+    outputs.append(har.render_document(records, 'osc-imagex test'))
+    outputs.append(mermaid.render_document(records, 'osc-imagex test'))
+    outputs.append(markdown.render_document(records, 'osc-imagex test'))
+    return '\n'.join(outputs)
+
+
+def _exchange(redactor, request_headers, request_body, response_headers, url):
+    return redactor.scrub(
+        {
+            'record': 'exchange',
+            'seq': 1,
+            'started': '2026-01-01T00:00:00+00:00',
+            'duration_ms': 1.0,
+            'caller': 'openstack',
+            'service': 'identity',
+            'service_name': 'keystone',
+            'method': 'POST',
+            'url': redactor.url(url),
+            'path': redactor.url(url),
+            'status': 201,
+            'reason': 'Created',
+            'request': {
+                'headers': redactor.headers(request_headers),
+                'body': redactor.json(request_body),
+                'body_encoding': 'json',
+                'body_size': 1,
+            },
+            'response': {
+                'headers': redactor.headers(response_headers),
+                'body': None,
+                'body_encoding': None,
+                'body_size': 0,
+            },
+        }
+    )
+
+
+class TestNoSecretReachesAnyFormat(testtools.TestCase):
+    @settings(max_examples=60, deadline=None)
+    @given(
+        password=_SECRETS, token=_SECRETS, secret=_SECRETS, passcode=_SECRETS
+    )
+    def test_auth_bodies_headers_queries_and_command_line(
+        self, password, token, secret, passcode
+    ):
+        rendered = self._render(password, token, secret, passcode)
+
+        # A value that the page shows anyway ("Response") proves nothing.
+        baseline = self._render('\x00a', '\x00b', '\x00c', '\x00d')
+        for value in (password, token, secret, passcode):
+            assume(value not in baseline)
+            self.assertNotIn(value, rendered)
+            self.assertNotIn(json.dumps(value)[1:-1], rendered)
+
+    @staticmethod
+    def _render(password, token, secret, passcode):
+        redactor = redact.Redactor()
+        argv = [
+            'openstack',
+            '--os-password',
+            password,
+            '--os-token=%s' % token,
+            'imagex',
+            'list',
+        ]
+        environ = {
+            'OS_PASSWORD': password,
+            'OS_APPLICATION_CREDENTIAL_SECRET': secret,
+        }
+        run = {
+            'record': 'run',
+            'command': redactor.argv(argv),
+            'environment': redactor.environment(environ),
+            'global_request_id': 'req-x',
+        }
+        body = {
+            'auth': {
+                'identity': {
+                    'methods': [
+                        'password',
+                        'token',
+                        'application_credential',
+                        'totp',
+                    ],
+                    'password': {'user': {'name': 'u', 'password': password}},
+                    'token': {'id': token},
+                    'application_credential': {'id': 'a', 'secret': secret},
+                    'totp': {'user': {'id': 'u', 'passcode': passcode}},
+                }
+            }
+        }
+        exchange = _exchange(
+            redactor,
+            {'X-Auth-Token': token, 'Content-Type': 'application/json'},
+            body,
+            {'X-Subject-Token': token},
+            'http://h/v3/auth/tokens?token=%s&password=%s' % (token, password),
+        )
+        error = {
+            'record': 'error',
+            'message': redactor.scrub('echo %s %s' % (password, token)),
+        }
+        return _render_everything([run, exchange, error])
