@@ -1,0 +1,228 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import json
+import multiprocessing
+import os
+import stat
+
+import fixtures
+import testtools
+
+from osc_imagex import export
+from osc_imagex import logfile
+
+
+def _record(seq, size=10):
+    return {'record': 'exchange', 'seq': seq, 'padding': 'x' * size}
+
+
+def _append_many(path, writer, count, size):
+    log = logfile.StreamedLog(path, export.FORMATS['jsonl'].render_record)
+    for seq in range(count):
+        log.write(dict(_record(seq, size), writer=writer))
+    log.close()
+
+
+class TestStreamedLog(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.path = os.path.join(self.tmp, 'trace.jsonl')
+
+    def test_new_file_is_created_private(self):
+        logfile.HttpLog().open(self.path, None, 'test')
+
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(self.path).st_mode))
+
+    def test_existing_wider_permissions_are_narrowed(self):
+        with open(self.path, 'w') as stream:
+            stream.write('{"record": "run"}\n')
+        os.chmod(self.path, 0o666)
+
+        logfile.HttpLog().open(self.path, None, 'test')
+
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(self.path).st_mode))
+
+    def test_records_are_appended_after_earlier_runs(self):
+        for seq in (1, 2):
+            log = logfile.HttpLog()
+            log.open(self.path, None, 'test')
+            log.write(_record(seq))
+            log.close()
+
+        with open(self.path) as stream:
+            seqs = [json.loads(line)['seq'] for line in stream]
+        self.assertEqual([1, 2], seqs)
+
+    def test_each_record_is_on_disk_as_soon_as_it_is_written(self):
+        log = logfile.HttpLog()
+        log.open(self.path, None, 'test')
+
+        log.write(_record(1))
+
+        with open(self.path) as stream:
+            self.assertEqual(1, json.loads(stream.read())['seq'])
+        log.close()
+
+    def test_concurrent_writers_never_interleave_lines(self):
+        # Records far larger than a pipe buffer, so only the lock keeps
+        # them whole.
+        workers = [
+            multiprocessing.Process(
+                target=_append_many, args=(self.path, name, 40, 200_000)
+            )
+            for name in ('a', 'b', 'c')
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+        with open(self.path) as stream:
+            records = [json.loads(line) for line in stream]
+        self.assertEqual(120, len(records))
+        for name in ('a', 'b', 'c'):
+            self.assertEqual(
+                list(range(40)),
+                [r['seq'] for r in records if r['writer'] == name],
+            )
+
+    def test_missing_directory_is_one_clear_error(self):
+        path = os.path.join(self.tmp, 'nope', 'trace.jsonl')
+
+        error = self.assertRaises(
+            logfile.LogFileError, logfile.HttpLog().open, path, None, 'test'
+        )
+
+        self.assertEqual(
+            'cannot write HTTP log %s: No such file or directory' % path,
+            str(error),
+        )
+
+    def test_a_directory_is_refused(self):
+        for name in ('jsonl', 'har'):
+            error = self.assertRaises(
+                logfile.LogFileError,
+                logfile.HttpLog().open,
+                self.tmp,
+                name,
+                'test',
+            )
+            self.assertIn('cannot write HTTP log %s' % self.tmp, str(error))
+
+
+class TestDocumentLog(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.path = os.path.join(self.tmp, 'trace.har')
+
+    def test_document_is_valid_from_the_moment_it_is_opened(self):
+        logfile.HttpLog().open(self.path, None, 'osc-imagex 1.0')
+
+        with open(self.path) as stream:
+            self.assertEqual([], json.load(stream)['log']['entries'])
+
+    def test_document_is_rewritten_whole_on_close(self):
+        log = logfile.HttpLog()
+        log.open(self.path, None, 'osc-imagex 1.0')
+        log.write(
+            {
+                'record': 'exchange',
+                'seq': 1,
+                'started': '2026-01-01T00:00:00+00:00',
+                'duration_ms': 2.5,
+                'caller': 'openstack',
+                'service': 'image',
+                'service_name': 'glance',
+                'method': 'GET',
+                'url': 'http://h/v2/images',
+                'path': '/v2/images',
+                'status': 200,
+                'reason': 'OK',
+                'request': {'headers': {}, 'body': None},
+                'response': {'headers': {}, 'body': None},
+            }
+        )
+        log.close()
+
+        with open(self.path) as stream:
+            entries = json.load(stream)['log']['entries']
+        self.assertEqual([1], [entry['_seq'] for entry in entries])
+        self.assertEqual(['trace.har'], os.listdir(self.tmp))
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(self.path).st_mode))
+
+
+class TestReadRecords(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def write(self, content):
+        path = os.path.join(self.tmp, 'in.jsonl')
+        with open(path, 'wb') as stream:
+            stream.write(content)
+        return path
+
+    def assert_refused(self, content, message):
+        path = self.write(content)
+        error = self.assertRaises(
+            logfile.LogReadError, logfile.read_records, path
+        )
+        self.assertEqual(message % {'path': path}, str(error))
+
+    def test_truncated_last_line_names_file_and_line(self):
+        self.assert_refused(
+            b'{"record": "run"}\n{"record": "exch',
+            '%(path)s:2: truncated or corrupt: not an osc-imagex JSON-lines '
+            'log',
+        )
+
+    def test_corrupt_line_names_file_and_line(self):
+        self.assert_refused(
+            b'{"record": "run"}\nnot json\n{"record": "run"}\n',
+            '%(path)s:2: not valid JSON: not an osc-imagex JSON-lines log',
+        )
+
+    def test_foreign_json_lines_are_refused(self):
+        self.assert_refused(
+            b'{"level": "info", "msg": "hello"}\n',
+            '%(path)s:1: not an osc-imagex log record (no "record" field)',
+        )
+
+    def test_exchange_without_required_fields_is_refused(self):
+        self.assert_refused(
+            b'{"record": "exchange", "seq": 1}\n',
+            '%(path)s:1: exchange record lacks started, duration_ms, '
+            'caller, service, method, url, path, request',
+        )
+
+    def test_empty_file_is_refused(self):
+        self.assert_refused(b'', '%(path)s: no records: not an osc-imagex log')
+
+    def test_binary_file_is_refused(self):
+        self.assert_refused(
+            b'\x89PNG\r\n\x1a\n\x00\x00',
+            '%(path)s:1: not valid JSON: not an osc-imagex JSON-lines log',
+        )
+
+    def test_missing_file_is_one_clear_error(self):
+        path = os.path.join(self.tmp, 'absent.jsonl')
+
+        error = self.assertRaises(
+            logfile.LogReadError, logfile.read_records, path
+        )
+
+        self.assertEqual(
+            'cannot read %s: No such file or directory' % path, str(error)
+        )
