@@ -16,11 +16,12 @@ import json
 import re
 from typing import Any
 
-# C0/C1 controls (terminal escape sequences start with one) and the
-# invisible bidirectional marks that can make text read backwards.
+# C0/C1 controls (terminal escape sequences start with one), invisible
+# bidirectional and zero-width marks that can make text read backwards or
+# hide it, Unicode line separators, and lone surrogates.
 _UNSAFE_CHARACTERS = re.compile(
-    '[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069'
-    '\ud800-\udfff]'
+    '[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e'
+    '\u2066-\u2069\ufeff\ud800-\udfff]'
 )
 
 
@@ -32,7 +33,8 @@ def printable(text: str) -> str:
 
 
 def one_line(text: str) -> str:
-    return printable(' '.join(text.split()))
+    # Escape first: str.split() would quietly treat some controls as space.
+    return ' '.join(printable(text).split())
 
 
 def exchanges(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,7 +69,10 @@ def header_lines(headers: dict[str, str] | None) -> list[str]:
 
 
 def participant(record: dict[str, Any]) -> str:
-    return record.get('service_name') or record.get('service') or 'unknown'
+    for name in (record.get('service_name'), record.get('service')):
+        if name and name.strip():
+            return name
+    return 'unknown'
 
 
 def name_services(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -38,10 +38,10 @@ def _request(record: dict[str, Any]) -> str:
         % (
             record['seq'],
             record['caller'],
-            common.participant(record),
-            record['service'],
+            common.one_line(common.participant(record)),
+            common.one_line(record['service']),
             record['method'],
-            common.printable(record['url']),
+            common.one_line(record['url']),
         ),
         '    sent %s, global request ID %s'
         % (record['started'], record.get('global_request_id')),
@@ -55,15 +55,18 @@ def _response(record: dict[str, Any]) -> str:
         '<<< [%d] %s (%s) -> %s: %s for %s %s'
         % (
             record['seq'],
-            common.participant(record),
-            record['service'],
+            common.one_line(common.participant(record)),
+            common.one_line(record['service']),
             record['caller'],
-            common.status_line(record),
+            common.one_line(common.status_line(record)),
             record['method'],
-            common.printable(record['url']),
+            common.one_line(record['url']),
         ),
         '    %.1f ms, request ID %s'
-        % (record['duration_ms'], record.get('request_id') or '-'),
+        % (
+            record['duration_ms'],
+            common.one_line(record.get('request_id') or '-'),
+        ),
     ]
     response = record.get('response')
     if response:
