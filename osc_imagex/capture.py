@@ -37,6 +37,10 @@ from osc_imagex import services
 LOG = logging.getLogger(__name__)
 
 CALLER = 'openstack'
+
+# Statuses after which the same request again is a retry (keystoneauth's
+# status_code_retries; openstacksdk retries 503 from the image service).
+_RETRIED_STATUSES = frozenset((409, 429, 500, 502, 503, 504))
 LOG_VERSION = 1
 
 Record = dict[str, Any]
@@ -140,8 +144,14 @@ class Recorder:
             request, response, started, duration_ms, error, body_read
         )
         status = response.status_code if response is not None else None
-        failed = error is not None or (status is not None and status >= 500)
-        self._last_attempt = (request.method or '', request.url or '', failed)
+        # Only a status keystoneauth retries on counts: a connection that
+        # failed is followed by a second discovery attempt, not a retry.
+        retriable = status is not None and status in _RETRIED_STATUSES
+        self._last_attempt = (
+            request.method or '',
+            request.url or '',
+            retriable,
+        )
         self.summaries.append(
             Summary(
                 seq=record['seq'],

@@ -47,7 +47,7 @@ class ServiceResolver:
                         (_base(url), service_type, service_name)
                     )
 
-    def describe(self, url: str) -> tuple[str, str]:
+    def describe(self, url: str) -> tuple[str, str | None]:
         scheme, netloc, path = _base(url)
         best: tuple[int, str, str] | None = None
         for (e_scheme, e_netloc, e_path), s_type, s_name in self._endpoints:
@@ -61,5 +61,6 @@ class ServiceResolver:
         if best is not None:
             return best[1], best[2]
         if self._auth_base and self._auth_base[:2] == (scheme, netloc):
-            return 'identity', 'identity'
+            # Its name comes with the catalog, after this exchange.
+            return 'identity', None
         return 'unknown', netloc

@@ -13,6 +13,7 @@
 """One run's request tracing: global ID, recorder, log files, summary."""
 
 import datetime
+import re
 from typing import Any, TextIO
 
 from osc_imagex import capture
@@ -28,6 +29,19 @@ def creator() -> str:
     from pbr import version
 
     return 'osc-imagex %s' % version.VersionInfo('osc-imagex').version_string()
+
+
+_ERROR_CAUSE = re.compile(
+    r'\[Errno -?\d+\] [^\'")]+|(?:Read|Connect)?\s*timed out'
+)
+
+
+def _short_error(error: str) -> str:
+    """The cause inside a requests/urllib3 error, without the wrapping"""
+    match = _ERROR_CAUSE.search(error)
+    if match:
+        return match.group(0).strip()
+    return error.split(':', 1)[0]
 
 
 class Trace:
@@ -117,19 +131,27 @@ class Trace:
     def failure_message(self, error: BaseException) -> str:
         """One line naming what failed and the IDs support will ask for"""
         message = ' '.join(str(error).split()) or type(error).__name__
-        ids = ['global request ID %s' % self.global_request_id]
-        last = self.recorder.summaries[-1:] or []
-        if last and last[0].request_id:
-            ids.append(
-                'request ID %s from %s %s %s'
+        details = []
+        last = self.recorder.summaries[-1] if self.recorder.summaries else None
+        if last is not None and last.error:
+            # Discovery hides a refused connection or a timeout behind a
+            # vaguer message of its own; name the cause.
+            details.append(
+                '%s %s to %s failed: %s'
                 % (
-                    last[0].request_id,
-                    last[0].service,
-                    last[0].method,
-                    last[0].path,
+                    last.method,
+                    last.path,
+                    last.service,
+                    _short_error(last.error),
                 )
             )
-        return self.redactor.scrub('%s (%s)' % (message, '; '.join(ids)))
+        details.append('global request ID %s' % self.global_request_id)
+        if last is not None and last.request_id:
+            details.append(
+                'request ID %s from %s %s %s'
+                % (last.request_id, last.service, last.method, last.path)
+            )
+        return self.redactor.scrub('%s (%s)' % (message, '; '.join(details)))
 
     def finish(
         self, output: str | None = None, error_message: str | None = None

@@ -90,8 +90,8 @@ def name_services(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for record in records:
         if (
             record.get('record') == 'exchange'
-            and record.get('service_name') == record.get('service')
-            and record['service'] in names
+            and record.get('service_name') in (None, record.get('service'))
+            and record.get('service') in names
         ):
             record = dict(record, service_name=names[record['service']])
         named.append(record)

@@ -157,7 +157,10 @@ class ListImageX(osc_image.ListImage):
             raise exceptions.CommandError(str(error)) from None
         self._trace = trace
 
-        with self._closing_trace_on_failure(trace):
+        with (
+            self._closing_trace_on_failure(trace),
+            self._quiet_discovery_warnings(),
+        ):
             self._authenticate(trace)
             with self._paging_image_client(parsed_args):
                 columns, rows = super().take_action(parsed_args)
@@ -218,6 +221,21 @@ class ListImageX(osc_image.ListImage):
             trace.finish(error_message=message)
             self._restore_signals()
             raise exceptions.CommandError(message) from error
+
+    @contextlib.contextmanager
+    def _quiet_discovery_warnings(self) -> Iterator[None]:
+        # When a service cannot be reached, keystoneauth warns about each
+        # discovery attempt before the error that ends the command; the
+        # error message names the failed exchange already, so the warnings
+        # only turn one line into several. -v (or --debug) shows them.
+        discovery_log = logging.getLogger('keystoneauth.discover')
+        level = discovery_log.level
+        if getattr(self.app.options, 'verbose_level', 1) <= 1:
+            discovery_log.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            discovery_log.setLevel(level)
 
     def _handle_sigterm(self) -> None:
         if getattr(self, '_previous_sigterm', None) is not None:

@@ -1,0 +1,114 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Run the real ``openstack`` CLI against the local Keystone and Glance.
+
+The cloud is started by ``tools/localcloud.py up`` (tox does it for the
+functional environment) and described by ``cloud.json`` in its state
+directory.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import fixtures
+import testtools
+
+REPO = os.path.dirname(
+    os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    )
+)
+CLOUD_DIR = os.environ.get('IMAGEX_CLOUD_DIR', os.path.join(REPO, '.cloud'))
+LOCALCLOUD = os.path.join(REPO, 'tools', 'localcloud.py')
+OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
+CLOUD_NAME = 'imagex-local'
+
+
+def load_cloud():
+    with open(os.path.join(CLOUD_DIR, 'cloud.json')) as stream:
+        return json.load(stream)
+
+
+class Result:
+    def __init__(self, completed):
+        self.status = completed.returncode
+        self.out = completed.stdout
+        self.err = completed.stderr
+
+    def __repr__(self):
+        return 'exit %s\nstdout:\n%s\nstderr:\n%s' % (
+            self.status,
+            self.out,
+            self.err,
+        )
+
+
+class FunctionalTestCase(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.cloud = load_cloud()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def environment(self, **overrides):
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith('OS_')
+        }
+        env['OS_CLIENT_CONFIG_FILE'] = os.path.join(CLOUD_DIR, 'clouds.yaml')
+        env['OS_CLOUD'] = CLOUD_NAME
+        env.update(overrides)
+        return {k: v for k, v in env.items() if v is not None}
+
+    def openstack(self, *argv, env=None, timeout=300):
+        completed = subprocess.run(
+            [OPENSTACK, *argv],
+            capture_output=True,
+            text=True,
+            env=env if env is not None else self.environment(),
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        return Result(completed)
+
+    def assert_ok(self, result):
+        self.assertEqual(0, result.status, result)
+        return result
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def read(self, path):
+        with open(path, encoding='utf-8') as stream:
+            return stream.read()
+
+    def read_jsonl(self, path):
+        with open(path, encoding='utf-8') as stream:
+            return [json.loads(line) for line in stream]
+
+    def exchanges(self, path):
+        return [r for r in self.read_jsonl(path) if r['record'] == 'exchange']
+
+    def localcloud(self, *argv):
+        subprocess.run(
+            [sys.executable, LOCALCLOUD, *argv],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+
+    def stop_service(self, name):
+        self.localcloud('stop-service', name)
+        self.addCleanup(self.localcloud, 'start-service', name)

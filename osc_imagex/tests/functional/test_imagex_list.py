@@ -1,0 +1,264 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import re
+
+from osc_imagex import redact
+from osc_imagex.tests.functional import base
+
+GLOBAL_ID = 'req-0badc0de-1234-4abc-8def-0123456789ab'
+DEMO_IMAGES = (
+    'cirros-0.5.2-x86_64-disk',
+    'cirros-0.6.1-x86_64-disk',
+    'trove-guest-ubuntu-focal',
+)
+
+
+class TestPlugin(base.FunctionalTestCase):
+    def test_help_lists_the_commands(self):
+        result = self.assert_ok(self.openstack('--help'))
+
+        self.assertIn('imagex list', result.out)
+        self.assertIn('imagex log convert', result.out)
+
+    def test_completion_knows_the_commands(self):
+        result = self.assert_ok(self.openstack('complete'))
+
+        self.assertRegex(result.out, r'imagex_list=.*--http-log')
+
+
+class TestSameOutputAsImageList(base.FunctionalTestCase):
+    def assert_same_output(self, *options):
+        expected = self.assert_ok(self.openstack('image', 'list', *options))
+        actual = self.assert_ok(self.openstack('imagex', 'list', *options))
+
+        self.assertEqual(expected.out, actual.out, options)
+
+    def test_demo_images_are_listed(self):
+        result = self.assert_ok(
+            self.openstack(
+                'imagex', 'list', '--all', '-f', 'value', '-c', 'Name'
+            )
+        )
+
+        self.assertEqual(list(DEMO_IMAGES), result.out.split())
+
+    def test_option_matrix(self):
+        for options in (
+            (),
+            ('--all',),
+            ('--long',),
+            ('--public',),
+            ('--private',),
+            ('--shared',),
+            ('--community',),
+            ('--all', '--long', '--sort', 'name:desc'),
+            ('--name', 'cirros-0.6.1-x86_64-disk'),
+            ('--status', 'active', '--sort', 'status,name:desc'),
+            ('--member-status', 'accepted', '--shared'),
+            ('--project', 'admin', '--project-domain', 'Default'),
+            ('--hidden',),
+            ('--all', '--property', 'os_distro=cirros'),
+            ('--all', '--tag', 'demo'),
+        ):
+            self.assert_same_output(*options)
+
+    def test_every_output_format(self):
+        for output_format in ('table', 'csv', 'json', 'yaml', 'value'):
+            self.assert_same_output('--all', '--long', '-f', output_format)
+
+    def test_column_selection(self):
+        self.assert_same_output('--all', '-c', 'Name', '-c', 'Status')
+        self.assert_same_output('--all', '--long', '--sort-column', 'Size')
+
+
+class TestGlobalRequestId(base.FunctionalTestCase):
+    def test_services_log_the_global_id_of_every_request(self):
+        log = self.path('trace.jsonl')
+
+        self.assert_ok(
+            self.openstack(
+                'imagex',
+                'list',
+                '--all',
+                '--global-request-id',
+                GLOBAL_ID,
+                '--marker',
+                DEMO_IMAGES[0],
+                '--http-log',
+                log,
+            )
+        )
+
+        exchanges = self.exchanges(log)
+        self.assertEqual(
+            {GLOBAL_ID}, {e['global_request_id'] for e in exchanges}
+        )
+        for service in ('keystone', 'glance'):
+            logged = self.read(self.cloud['%s_log' % service])
+            self.assertIn(GLOBAL_ID, logged, service)
+        # Glance logs its own request ID beside ours for each call.
+        glance_log = self.read(self.cloud['glance_log'])
+        for exchange in exchanges:
+            if exchange['service'] == 'image' and exchange['request_id']:
+                self.assertRegex(
+                    glance_log,
+                    re.escape(GLOBAL_ID)
+                    + '.*'
+                    + re.escape(exchange['request_id'])
+                    + '|'
+                    + re.escape(exchange['request_id'])
+                    + '.*'
+                    + re.escape(GLOBAL_ID),
+                )
+
+    def test_summary_names_each_exchange_and_its_request_id(self):
+        result = self.assert_ok(
+            self.openstack(
+                'imagex',
+                'list',
+                '--request-summary',
+                '--global-request-id',
+                GLOBAL_ID,
+            )
+        )
+
+        lines = result.err.splitlines()
+        self.assertEqual('Global request ID: %s' % GLOBAL_ID, lines[0])
+        rows = [line.split() for line in lines[2:]]
+        self.assertEqual(
+            [
+                ('identity', 'GET'),
+                ('identity', 'POST'),
+                ('image', 'GET'),
+                ('image', 'GET'),
+            ],
+            [(row[1], row[2]) for row in rows],
+        )
+        self.assertEqual('201', rows[1][3])
+        for row in rows:
+            self.assertRegex(row[5], r'^req-[0-9a-f-]{36}$')
+
+
+class TestHttpLog(base.FunctionalTestCase):
+    def test_log_holds_discovery_token_and_image_exchanges(self):
+        log = self.path('trace.jsonl')
+
+        self.assert_ok(
+            self.openstack('imagex', 'list', '--all', '--http-log', log)
+        )
+
+        exchanges = self.exchanges(log)
+        self.assertEqual(
+            [
+                ('identity', 'GET', 200),
+                ('identity', 'POST', 201),
+                ('image', 'GET', 300),
+                ('image', 'GET', 200),
+            ],
+            [(e['service'], e['method'], e['status']) for e in exchanges],
+        )
+        self.assertEqual(
+            sorted(DEMO_IMAGES),
+            sorted(
+                i['name'] for i in exchanges[3]['response']['body']['images']
+            ),
+        )
+        # The first exchange comes before the catalog names the service.
+        self.assertEqual(
+            [None, 'keystone', 'glance', 'glance'],
+            [e['service_name'] for e in exchanges],
+        )
+
+    def test_password_and_token_reach_no_log_format(self):
+        token = self.assert_ok(
+            self.openstack('token', 'issue', '-f', 'value', '-c', 'id')
+        ).out.strip()
+        paths = [
+            self.path('trace.' + ext)
+            for ext in ('jsonl', 'log', 'har', 'mmd', 'md')
+        ]
+        logs = []
+        for path in paths:
+            logs += ['--http-log', path]
+
+        self.assert_ok(self.openstack('imagex', 'list', '--all', *logs))
+        token_auth = self.environment(
+            OS_CLOUD=None,
+            OS_CLIENT_CONFIG_FILE='/dev/null',
+            OS_AUTH_TYPE='token',
+            OS_AUTH_URL=self.cloud['auth_url'],
+            OS_TOKEN=token,
+            OS_PROJECT_NAME='admin',
+            OS_PROJECT_DOMAIN_NAME='Default',
+            OS_REGION_NAME='RegionOne',
+        )
+        self.assert_ok(
+            self.openstack('imagex', 'list', '--all', *logs, env=token_auth)
+        )
+
+        for path in paths:
+            content = self.read(path)
+            self.assertNotIn(self.cloud['password'], content, path)
+            self.assertNotIn(token, content, path)
+        sent_tokens = {
+            e['request']['headers'].get('X-Auth-Token')
+            for e in self.exchanges(paths[0])
+        }
+        self.assertIn(redact.digest(token), sent_tokens)
+
+
+class TestFailures(base.FunctionalTestCase):
+    def test_wrong_password_names_keystones_request_id(self):
+        log = self.path('trace.jsonl')
+
+        result = self.openstack(
+            '--os-password',
+            'wrong-password',
+            'imagex',
+            'list',
+            '--global-request-id',
+            GLOBAL_ID,
+            '--http-log',
+            log,
+        )
+
+        self.assertEqual(1, result.status, result)
+        self.assertEqual(1, len(result.err.strip().splitlines()), result)
+        self.assertIn('global request ID %s' % GLOBAL_ID, result.err)
+        failed = self.exchanges(log)[-1]
+        self.assertEqual(401, failed['status'])
+        self.assertIn('request ID %s' % failed['request_id'], result.err)
+        self.assertNotIn('wrong-password', self.read(log))
+
+    def test_glance_down_is_a_one_line_error_with_the_global_id(self):
+        self.stop_service('glance')
+        log = self.path('trace.jsonl')
+
+        result = self.openstack(
+            'imagex',
+            'list',
+            '--global-request-id',
+            GLOBAL_ID,
+            '--http-log',
+            log,
+        )
+
+        self.assertEqual(1, result.status, result)
+        self.assertEqual(1, len(result.err.strip().splitlines()), result)
+        self.assertIn('global request ID %s' % GLOBAL_ID, result.err)
+        self.assertNotIn('Traceback', result.err)
+        exchanges = self.exchanges(log)
+        self.assertEqual(201, exchanges[1]['status'])
+        self.assertIsNone(exchanges[-1]['status'])
+        self.assertIn('ConnectionError', exchanges[-1]['error'])
+        self.assertIn('failed: [Errno 111] Connection refused', result.err)
