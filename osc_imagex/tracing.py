@@ -36,6 +36,23 @@ _ERROR_CAUSE = re.compile(
 )
 
 
+_URLLIB3_DETAIL = re.compile(r': HTTPS?ConnectionPool\(.*$')
+
+
+def _message_of(error: BaseException) -> str:
+    # OSC raises some errors empty, chained to the one that says what
+    # went wrong ("No Project found for x").
+    cause: BaseException | None = error
+    while cause is not None:
+        message = ' '.join(str(cause).split())
+        if message:
+            # urllib3's account of a failed connection repeats the URL and
+            # buries the cause, which the message gets from the exchange.
+            return _URLLIB3_DETAIL.sub('', message)
+        cause = cause.__cause__ or cause.__context__
+    return type(error).__name__
+
+
 def _short_error(error: str) -> str:
     """The cause inside a requests/urllib3 error, without the wrapping"""
     match = _ERROR_CAUSE.search(error)
@@ -130,7 +147,7 @@ class Trace:
 
     def failure_message(self, error: BaseException) -> str:
         """One line naming what failed and the IDs support will ask for"""
-        message = ' '.join(str(error).split()) or type(error).__name__
+        message = _message_of(error)
         details = []
         last = self.recorder.summaries[-1] if self.recorder.summaries else None
         if last is not None and last.error:

@@ -47,6 +47,13 @@ included; services log it next to their own request IDs.
 """
 
 
+# keystoneauth's loggers that warn about failed version discovery.
+_DISCOVERY_LOGGERS = (
+    'keystoneauth.discover',
+    'keystoneauth.identity.generic.base',
+)
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -228,14 +235,16 @@ class ListImageX(osc_image.ListImage):
         # discovery attempt before the error that ends the command; the
         # error message names the failed exchange already, so the warnings
         # only turn one line into several. -v (or --debug) shows them.
-        discovery_log = logging.getLogger('keystoneauth.discover')
-        level = discovery_log.level
+        loggers = [logging.getLogger(name) for name in _DISCOVERY_LOGGERS]
+        levels = [logger.level for logger in loggers]
         if getattr(self.app.options, 'verbose_level', 1) <= 1:
-            discovery_log.setLevel(logging.ERROR)
+            for logger in loggers:
+                logger.setLevel(logging.ERROR)
         try:
             yield
         finally:
-            discovery_log.setLevel(level)
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
 
     def _handle_sigterm(self) -> None:
         if getattr(self, '_previous_sigterm', None) is not None:

@@ -72,6 +72,18 @@ class FunctionalTestCase(testtools.TestCase):
         env.update(overrides)
         return {k: v for k, v in env.items() if v is not None}
 
+    def cloud_environment(self, **settings):
+        """Environment for imagex-local with extra clouds.yaml settings"""
+        import yaml
+
+        with open(os.path.join(CLOUD_DIR, 'clouds.yaml')) as stream:
+            clouds = yaml.safe_load(stream)
+        clouds['clouds'][CLOUD_NAME].update(settings)
+        path = self.path('clouds.yaml')
+        with open(path, 'w') as stream:
+            yaml.safe_dump(clouds, stream)
+        return self.environment(OS_CLIENT_CONFIG_FILE=path)
+
     def openstack(self, *argv, env=None, timeout=300):
         completed = subprocess.run(
             [OPENSTACK, *argv],

@@ -1,0 +1,464 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+from osc_imagex.tests.functional import base
+from osc_imagex.tests.functional import faultproxy
+
+GLOBAL_ID = 'req-facade00-0000-4000-8000-000000000005'
+# Glance refuses 4-byte UTF-8 in names; the emoji goes into a property.
+HOSTILE_NAME = 'evil;#%%<b>end\x1b[31mred\u202eltr\u00e9'
+
+
+class FaultTestCase(base.FunctionalTestCase):
+    def setUp(self):
+        super().setUp()
+        self.proxy = self.useFixture(
+            faultproxy.FaultProxy(self.cloud['glance_url'])
+        )
+
+    def proxied_environment(self, **settings):
+        return self.cloud_environment(
+            image_endpoint_override=self.proxy.url, **settings
+        )
+
+    def image_pages(self, log):
+        return [
+            e
+            for e in self.exchanges(log)
+            if e['path'].startswith('/v2/images')
+        ]
+
+    def assert_one_error_line(self, result):
+        lines = result.err.strip().splitlines()
+        self.assertNotIn('Traceback', result.err)
+        self.assertIn('global request ID %s' % GLOBAL_ID, lines[-1])
+        return lines[-1]
+
+
+class TestGlanceErrors(FaultTestCase):
+    def test_503_retries_are_logged_and_announced(self):
+        self.proxy.fail('/v2/images', 503, times=2)
+        log = self.path('trace.jsonl')
+
+        result = self.openstack(
+            'imagex',
+            'list',
+            '--http-log',
+            log,
+            env=self.proxied_environment(),
+        )
+
+        self.assert_ok(result)
+        self.assertEqual(
+            [503, 503, 200], [e['status'] for e in self.image_pages(log)]
+        )
+        self.assertEqual(2, result.err.count('Retrying GET'), result)
+
+    def test_503_until_retries_run_out(self):
+        self.proxy.fail('/v2/images', 503, times=20)
+        log = self.path('trace.jsonl')
+        har = self.path('trace.har')
+
+        result = self.openstack(
+            'imagex',
+            'list',
+            '--http-log',
+            log,
+            '--http-log',
+            har,
+            '--global-request-id',
+            GLOBAL_ID,
+            env=self.proxied_environment(),
+        )
+
+        self.assertEqual(1, result.status, result)
+        error = self.assert_one_error_line(result)
+        pages = self.image_pages(log)
+        self.assertEqual([503] * 6, [e['status'] for e in pages])
+        self.assertIn('request ID %s' % pages[-1]['request_id'], error)
+        with open(har) as stream:
+            entries = json.load(stream)['log']['entries']
+        self.assertEqual(len(self.exchanges(log)), len(entries))
+
+    def test_500_names_both_request_ids(self):
+        self.proxy.fail('/v2/images', 500)
+        log = self.path('trace.jsonl')
+
+        result = self.openstack(
+            'imagex',
+            'list',
+            '--http-log',
+            log,
+            '--global-request-id',
+            GLOBAL_ID,
+            env=self.proxied_environment(),
+        )
+
+        self.assertEqual(1, result.status, result)
+        self.assertEqual(1, len(result.err.strip().splitlines()), result)
+        error = self.assert_one_error_line(result)
+        failed = self.image_pages(log)[-1]
+        self.assertEqual(500, failed['status'])
+        self.assertIn('request ID %s' % failed['request_id'], error)
+        self.assertEqual('error', self.read_jsonl(log)[-1]['record'])
+
+    def test_glance_slower_than_the_api_timeout(self):
+        self.proxy.delay('/v2/images', 4, times=10)
+        log = self.path('trace.jsonl')
+
+        result = self.openstack(
+            'imagex',
+            'list',
+            '--http-log',
+            log,
+            '--global-request-id',
+            GLOBAL_ID,
+            env=self.proxied_environment(api_timeout=1),
+        )
+
+        self.assertEqual(1, result.status, result)
+        error = self.assert_one_error_line(result)
+        self.assertIn('timed out', error)
+        failed = self.image_pages(log)[-1]
+        self.assertIsNone(failed['status'])
+        self.assertIn('timed out', failed['error'])
+
+
+class TestServicesDown(FaultTestCase):
+    def test_keystone_down(self):
+        self.stop_service('keystone')
+        log = self.path('trace.jsonl')
+
+        result = self.openstack(
+            'imagex',
+            'list',
+            '--http-log',
+            log,
+            '--global-request-id',
+            GLOBAL_ID,
+        )
+
+        self.assertEqual(1, result.status, result)
+        self.assertEqual(1, len(result.err.strip().splitlines()), result)
+        error = self.assert_one_error_line(result)
+        self.assertIn('Connection refused', error)
+        # Discovery fails, keystoneauth guesses the version from the URL
+        # and tries the token request anyway.
+        exchanges = self.exchanges(log)
+        self.assertEqual(
+            [('/v3', None), ('/v3/auth/tokens', None)],
+            [(e['path'], e['status']) for e in exchanges],
+        )
+
+
+class TestInterruption(FaultTestCase):
+    def interrupt(self, signum):
+        self.proxy.delay('/v2/images', 10)
+        logs = {
+            ext: self.path('trace.' + ext)
+            for ext in ('jsonl', 'log', 'har', 'md')
+        }
+        argv = [
+            base.OPENSTACK,
+            'imagex',
+            'list',
+            '--global-request-id',
+            GLOBAL_ID,
+        ]
+        for path in logs.values():
+            argv += ['--http-log', path]
+        process = subprocess.Popen(
+            argv,
+            env=self.proxied_environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.addCleanup(process.kill)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if (
+                os.path.exists(logs['jsonl'])
+                and len(self.exchanges(logs['jsonl'])) >= 3
+            ):
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=60)
+        return process.returncode, err, logs
+
+    def assert_logs_whole(self, logs):
+        exchanges = self.exchanges(logs['jsonl'])
+        self.assertEqual(
+            ['/v3', '/v3/auth/tokens', '/', '/v2/images?limit=1000'],
+            [e['path'] for e in exchanges],
+        )
+        self.assertIsNone(exchanges[-1]['status'])
+        with open(logs['har']) as stream:
+            entries = json.load(stream)['log']['entries']
+        self.assertEqual(4, len(entries))
+        self.assertEqual(0, entries[-1]['response']['status'])
+        self.assertIn('## Error', self.read(logs['md']))
+        self.assertIn('>>> [4]', self.read(logs['log']))
+
+    def test_sigterm_exits_143_with_whole_logs(self):
+        status, err, logs = self.interrupt(signal.SIGTERM)
+
+        self.assertEqual(143, status, err)
+        self.assertNotIn('Traceback', err)
+        self.assert_logs_whole(logs)
+
+    def test_sigint_exits_130_with_whole_logs(self):
+        status, err, logs = self.interrupt(signal.SIGINT)
+
+        self.assertEqual(130, status, err)
+        self.assertNotIn('Traceback', err)
+        self.assert_logs_whole(logs)
+
+
+class TestSharedLog(base.FunctionalTestCase):
+    def test_two_runs_append_whole_lines_to_one_file(self):
+        log = self.path('shared.jsonl')
+        processes = [
+            subprocess.Popen(
+                [base.OPENSTACK, 'imagex', 'list', '--http-log', log],
+                env=self.environment(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(2)
+        ]
+        for process in processes:
+            process.communicate(timeout=120)
+            self.assertEqual(0, process.returncode)
+
+        records = self.read_jsonl(log)
+        runs = {r['global_request_id'] for r in records}
+        self.assertEqual(2, len(runs))
+        for run in runs:
+            self.assertEqual(
+                [
+                    'run',
+                    'exchange',
+                    'exchange',
+                    'exchange',
+                    'exchange',
+                    'output',
+                ],
+                [
+                    r['record']
+                    for r in records
+                    if r['global_request_id'] == run
+                ],
+            )
+
+
+class TestAuthFailures(base.FunctionalTestCase):
+    def test_unknown_project_is_refused_with_keystones_request_id(self):
+        log = self.path('trace.jsonl')
+
+        result = self.openstack(
+            '--os-project-name',
+            'no-such-project',
+            'imagex',
+            'list',
+            '--http-log',
+            log,
+            '--global-request-id',
+            GLOBAL_ID,
+        )
+
+        self.assertEqual(1, result.status, result)
+        self.assertEqual(1, len(result.err.strip().splitlines()), result)
+        failed = self.exchanges(log)[-1]
+        self.assertEqual(401, failed['status'])
+        self.assertIn('request ID %s' % failed['request_id'], result.err)
+
+    def test_revoked_token_is_refused_with_keystones_request_id(self):
+        token = self.assert_ok(
+            self.openstack('token', 'issue', '-f', 'value', '-c', 'id')
+        ).out.strip()
+        self.assert_ok(self.openstack('token', 'revoke', token))
+        log = self.path('trace.jsonl')
+
+        result = self.openstack(
+            'imagex',
+            'list',
+            '--http-log',
+            log,
+            '--global-request-id',
+            GLOBAL_ID,
+            env=self.token_environment(token),
+        )
+
+        self.assertEqual(1, result.status, result)
+        failed = self.exchanges(log)[-1]
+        self.assertIn(failed['status'], (401, 404))
+        self.assertIn('request ID %s' % failed['request_id'], result.err)
+        self.assertNotIn(token, self.read(log))
+
+    def token_environment(self, token):
+        return self.environment(
+            OS_CLOUD=None,
+            OS_CLIENT_CONFIG_FILE='/dev/null',
+            OS_AUTH_TYPE='token',
+            OS_AUTH_URL=self.cloud['auth_url'],
+            OS_TOKEN=token,
+            OS_PROJECT_NAME='admin',
+            OS_PROJECT_DOMAIN_NAME='Default',
+        )
+
+    def test_application_credential_secret_reaches_no_log(self):
+        name = 'imagex-test-%d' % os.getpid()
+        created = json.loads(
+            self.assert_ok(
+                self.openstack(
+                    'application',
+                    'credential',
+                    'create',
+                    name,
+                    '-f',
+                    'json',
+                )
+            ).out
+        )
+        self.addCleanup(
+            self.openstack,
+            'application',
+            'credential',
+            'delete',
+            created['ID'],
+        )
+        paths = [
+            self.path('ac.' + ext)
+            for ext in ('jsonl', 'log', 'har', 'mmd', 'md')
+        ]
+        logs = []
+        for path in paths:
+            logs += ['--http-log', path]
+        env = self.environment(
+            OS_CLOUD=None,
+            OS_CLIENT_CONFIG_FILE='/dev/null',
+            OS_AUTH_TYPE='v3applicationcredential',
+            OS_AUTH_URL=self.cloud['auth_url'],
+            OS_APPLICATION_CREDENTIAL_ID=created['ID'],
+            OS_APPLICATION_CREDENTIAL_SECRET=created['Secret'],
+        )
+
+        self.assert_ok(self.openstack('imagex', 'list', *logs, env=env))
+
+        (token_request,) = [
+            e for e in self.exchanges(paths[0]) if e['method'] == 'POST'
+        ]
+        body = token_request['request']['body']
+        credential = body['auth']['identity']['application_credential']
+        self.assertEqual('***', credential['secret'])
+        for path in paths:
+            self.assertNotIn(created['Secret'], self.read(path), path)
+
+
+class TestBadInput(base.FunctionalTestCase):
+    def test_missing_marker_and_project_are_one_line_errors(self):
+        for options, expected in (
+            (('--marker', 'no-such-image'), 'No Image found for'),
+            (('--project', 'no-such-project'), 'No Project found for'),
+        ):
+            result = self.openstack('imagex', 'list', *options)
+
+            self.assertEqual(1, result.status, result)
+            self.assertEqual(1, len(result.err.strip().splitlines()), result)
+            self.assertIn(expected, result.err)
+
+    def test_unknown_log_format_is_a_usage_error(self):
+        result = self.openstack(
+            'imagex',
+            'list',
+            '--http-log',
+            self.path('x'),
+            '--http-log-format',
+            'pdf',
+        )
+
+        self.assertEqual(2, result.status, result)
+        self.assertIn("invalid choice: 'pdf'", result.err)
+
+    def test_read_only_location_is_refused_before_any_request(self):
+        result = self.openstack(
+            'imagex', 'list', '--http-log', '/proc/imagex.jsonl'
+        )
+
+        self.assertEqual(1, result.status, result)
+        self.assertEqual(
+            [
+                'cannot write HTTP log /proc/imagex.jsonl: No such file or '
+                'directory'
+            ],
+            result.err.strip().splitlines(),
+        )
+
+
+class TestHostileImageNames(base.FunctionalTestCase):
+    def test_listing_and_exports_stay_correct_and_safe(self):
+        created = json.loads(
+            self.assert_ok(
+                self.openstack(
+                    'image',
+                    'create',
+                    HOSTILE_NAME,
+                    '--tag',
+                    'x;%%end',
+                    '--property',
+                    'note=<script>\u202e',
+                    '--private',
+                    '-f',
+                    'json',
+                )
+            ).out
+        )
+        self.addCleanup(self.openstack, 'image', 'delete', created['id'])
+        paths = {
+            ext: self.path('h.' + ext)
+            for ext in ('jsonl', 'log', 'har', 'mmd', 'md')
+        }
+        logs = []
+        for path in paths.values():
+            logs += ['--http-log', path]
+
+        expected = self.assert_ok(
+            self.openstack('image', 'list', '--long', '-f', 'json')
+        )
+        actual = self.assert_ok(
+            self.openstack('imagex', 'list', '--long', '-f', 'json', *logs)
+        )
+
+        self.assertEqual(expected.out, actual.out)
+        self.assertIn(
+            HOSTILE_NAME, [i['Name'] for i in json.loads(actual.out)]
+        )
+        for ext in ('log', 'mmd', 'md'):
+            content = self.read(paths[ext])
+            self.assertNotIn('\x1b', content, ext)
+            self.assertNotIn('\u202e', content, ext)
+        for line in self.read(paths['mmd']).splitlines()[1:]:
+            text = line.split(': ', 1)[-1] if '->>' in line else line
+            self.assertNotIn('%%', text)
+            self.assertNotRegex(text, r'#(?!\d+;)')
+            self.assertNotRegex(text, r'[<>;]|\bend\b')
+        with open(paths['har']) as stream:
+            json.load(stream)
