@@ -256,8 +256,10 @@ class Recorder:
             except ValueError:
                 pass
             else:
+                if redact.may_name_secrets(text):
+                    parsed = self.redactor.json(parsed)
                 return {
-                    'body': self.redactor.json(parsed),
+                    'body': parsed,
                     'body_encoding': 'json',
                     'body_size': size,
                 }

@@ -25,6 +25,7 @@ request that used it. Passwords and other secrets become ``***``.
 """
 
 import hashlib
+import json
 import re
 from typing import Any
 from urllib import parse
@@ -70,9 +71,22 @@ _SECRET_WORDS = (
     'credential_blob',
 )
 
+# A JSON text can hold a key the structural layer masks only if one of
+# these words occurs in it somewhere; when none does (an image page, as a
+# rule) the walk is skipped. An escape (\\u0070assword) could hide a word,
+# so any \\u escape means walking anyway.
+_SENSITIVE_WORD = re.compile(
+    '|'.join(_SECRET_WORDS + ('token',)), re.IGNORECASE
+)
+
 # Literal scrubbing of very short values would mangle unrelated text; the
 # structural layer still masks them wherever they are expected.
 _MIN_LITERAL_LENGTH = 4
+
+
+def may_name_secrets(json_text: str) -> bool:
+    """Whether a JSON document could have keys that :meth:`json` masks"""
+    return '\\u' in json_text or _SENSITIVE_WORD.search(json_text) is not None
 
 
 def digest(value: str) -> str:
@@ -95,6 +109,7 @@ class Redactor:
     def __init__(self) -> None:
         self._replacements: dict[str, str] = {}
         self._pattern: re.Pattern[str] | None = None
+        self._json_pattern: re.Pattern[str] | None = None
 
     def learn_secret(self, value: Any) -> None:
         self._learn(value, MASK)
@@ -110,6 +125,7 @@ class Redactor:
             return
         self._replacements[value] = replacement
         self._pattern = None
+        self._json_pattern = None
 
     def _mask_secret(self, value: Any) -> str:
         self.learn_secret(value if isinstance(value, str) else str(value))
@@ -221,8 +237,14 @@ class Redactor:
 
     def scrub(self, data: Any) -> Any:
         """Replace every remembered secret wherever it appears as text"""
-        pattern = self._literal_pattern()
-        if pattern is None:
+        patterns = self._literal_patterns()
+        if patterns is None:
+            return data
+        pattern, json_pattern = patterns
+        # Most records hold no secret: one search over their JSON text, at
+        # C speed, spares walking every string of a large image page.
+        text = json.dumps(data, ensure_ascii=False, default=str)
+        if json_pattern.search(text) is None:
             return data
         return self._scrub(data, pattern)
 
@@ -241,8 +263,11 @@ class Redactor:
     def _replace(self, match: re.Match[str]) -> str:
         return self._replacements[match.group(0)]
 
-    def _literal_pattern(self) -> re.Pattern[str] | None:
-        if self._pattern is None:
+    def _literal_patterns(
+        self,
+    ) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+        """Patterns of the secrets as text, and as text inside JSON"""
+        if self._pattern is None or self._json_pattern is None:
             secrets = sorted(
                 (
                     value
@@ -255,4 +280,11 @@ class Redactor:
             if not secrets:
                 return None
             self._pattern = re.compile('|'.join(map(re.escape, secrets)))
-        return self._pattern
+            # The same values as they appear inside a JSON string.
+            escaped = {
+                json.dumps(s, ensure_ascii=False)[1:-1] for s in secrets
+            }
+            self._json_pattern = re.compile(
+                '|'.join(map(re.escape, sorted(escaped | set(secrets))))
+            )
+        return self._pattern, self._json_pattern

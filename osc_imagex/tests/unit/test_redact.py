@@ -110,6 +110,21 @@ class TestJsonBodies(testtools.TestCase):
         self.assertEqual(body, redact.Redactor().json(body))
 
 
+class TestMayNameSecrets(testtools.TestCase):
+    def test_an_image_page_needs_no_walk(self):
+        text = json.dumps({'images': [{'id': 'x', 'name': 'cirros'}]})
+
+        self.assertFalse(redact.may_name_secrets(text))
+
+    def test_secret_and_token_keys_need_the_walk(self):
+        for key in ('password', 'Secret', 'auth_token', 'passcode', 'token'):
+            text = json.dumps({'a': {key: 'v'}})
+            self.assertTrue(redact.may_name_secrets(text), key)
+
+    def test_escaped_key_characters_need_the_walk(self):
+        self.assertTrue(redact.may_name_secrets('{"\\u0070assword": "x"}'))
+
+
 class TestUrlsAndCommandLines(testtools.TestCase):
     def test_sensitive_query_parameters_are_masked_in_place(self):
         redactor = redact.Redactor()
@@ -191,6 +206,14 @@ class TestScrub(testtools.TestCase):
         scrubbed = redactor.scrub(['echo tok-123456'])
 
         self.assertEqual(['echo ' + redact.digest('tok-123456')], scrubbed)
+
+    def test_a_secret_with_json_metacharacters_is_found_in_nested_data(self):
+        redactor = redact.Redactor()
+        redactor.learn_secret('pa"ss\\wörd')
+
+        scrubbed = redactor.scrub({'a': [{'b': 'x pa"ss\\wörd y'}]})
+
+        self.assertEqual({'a': [{'b': 'x *** y'}]}, scrubbed)
 
     def test_nothing_learned_leaves_data_untouched(self):
         data = {'a': ['b', 1, None]}
