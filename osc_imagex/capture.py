@@ -65,9 +65,8 @@ def _utc_now() -> str:
 
 def _http_version(response: requests.Response) -> str:
     raw_version = getattr(getattr(response, 'raw', None), 'version', None)
-    return {10: 'HTTP/1.0', 11: 'HTTP/1.1', 20: 'HTTP/2'}.get(
-        raw_version, 'HTTP/1.1'
-    )
+    versions: dict[Any, str] = {10: 'HTTP/1.0', 11: 'HTTP/1.1', 20: 'HTTP/2'}
+    return versions.get(raw_version, 'HTTP/1.1')
 
 
 def _content_type(headers: dict[str, str]) -> str:

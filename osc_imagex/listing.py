@@ -123,7 +123,7 @@ class ImageRow(dict):  # type: ignore[type-arg]
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
     @property
     def resource(self) -> sdk_image.Image:
@@ -249,4 +249,5 @@ class ImagePager:
     def _get_page(self, params: dict[str, Any]) -> dict[str, Any]:
         response = self._proxy.get('/images', params=params)
         sdk_exceptions.raise_from_response(response)
-        return response.json()
+        body: dict[str, Any] = response.json()
+        return body

@@ -27,10 +27,12 @@ request that used it. Passwords and other secrets become ``***``.
 import hashlib
 import json
 import re
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib import parse
 
 MASK = '***'
+
+_T = TypeVar('_T')
 
 TOKEN_HEADERS = frozenset(
     (
@@ -235,7 +237,7 @@ class Redactor:
             for name, value in environ.items()
         }
 
-    def scrub(self, data: Any) -> Any:
+    def scrub(self, data: _T) -> _T:
         """Replace every remembered secret wherever it appears as text"""
         patterns = self._literal_patterns()
         if patterns is None:
@@ -246,7 +248,7 @@ class Redactor:
         text = json.dumps(data, ensure_ascii=False, default=str)
         if json_pattern.search(text) is None:
             return data
-        return self._scrub(data, pattern)
+        return cast(_T, self._scrub(data, pattern))
 
     def _scrub(self, data: Any, pattern: re.Pattern[str]) -> Any:
         if isinstance(data, str):

@@ -26,7 +26,7 @@ from osc_imagex import services
 def creator() -> str:
     # pbr's version lookup reads package metadata: do it only when a log
     # needs it, never at plugin import.
-    from pbr import version
+    from pbr import version  # type: ignore[import-untyped]
 
     return 'osc-imagex %s' % version.VersionInfo('osc-imagex').version_string()
 

@@ -71,7 +71,7 @@ def header_lines(headers: dict[str, str] | None) -> list[str]:
 def participant(record: dict[str, Any]) -> str:
     for name in (record.get('service_name'), record.get('service')):
         if name and name.strip():
-            return name
+            return str(name)
     return 'unknown'
 
 

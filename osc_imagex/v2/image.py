@@ -92,7 +92,7 @@ def _raise_terminated(signum: int, frame: Any) -> None:
 class ListImageX(osc_image.ListImage):
     """List images, with request IDs and an optional HTTP log"""
 
-    _epilog = _EPILOG
+    _epilog = _EPILOG  # type: ignore[assignment]
 
     # Authentication happens in take_action instead of before it, once the
     # options are parsed, so that the token request carries the global
@@ -183,14 +183,15 @@ class ListImageX(osc_image.ListImage):
     ) -> int:
         trace: tracing.Trace = self._trace
         stdout = self.app.stdout
-        if trace.logging:
-            self.app.stdout = _TeeWriter(stdout)
+        tee = _TeeWriter(stdout) if trace.logging else None
+        if tee is not None:
+            self.app.stdout = tee
         try:
             with self._closing_trace_on_failure(trace):
                 result = super().produce_output(
                     parsed_args, column_names, data
                 )
-            output = self.app.stdout.getvalue() if trace.logging else None
+            output = tee.getvalue() if tee is not None else None
         finally:
             self.app.stdout = stdout
             self._restore_signals()
@@ -284,7 +285,7 @@ class ListImageX(osc_image.ListImage):
         # setup_auth() and requests the token straight after; slipping in
         # between is the only point where the session exists and no
         # request has been made yet.
-        client_manager.setup_auth = setup_auth_then_observe
+        client_manager.setup_auth = setup_auth_then_observe  # type: ignore[method-assign]
         try:
             self.auth_required = True
             self.app.prepare_to_run_command(self)
@@ -319,7 +320,7 @@ class ListImageX(osc_image.ListImage):
         )
         # ListImage reads its client from client_manager.image; an
         # instance attribute shadows OSC's cached client for this call.
-        client_manager.image = pager
+        client_manager.image = pager  # type: ignore[assignment]
         try:
             yield
         finally:

@@ -24,10 +24,7 @@ from osc_imagex import tracing
 from osc_imagex.v2 import helpformat
 
 
-class ConvertLog(command.Command):
-    """Render a JSON-lines HTTP log as text, HAR, Mermaid or Markdown"""
-
-    _epilog = """\
+_EPILOG = """\
 examples:
   openstack imagex log convert trace.jsonl --format har -o trace.har
   openstack imagex log convert trace.jsonl -o flow.md
@@ -36,6 +33,12 @@ examples:
 No cloud and no credentials are needed: the log already holds everything,
 redacted when it was written.
 """
+
+
+class ConvertLog(command.Command):
+    """Render a JSON-lines HTTP log as text, HAR, Mermaid or Markdown"""
+
+    _epilog = _EPILOG  # type: ignore[assignment]
 
     auth_required = False
 
