@@ -24,6 +24,7 @@ osc-imagex installed (``tox -e bench`` does that).
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -95,10 +96,11 @@ def request_count(argv, env):
         text=True,
         check=True,
     )
+    # The timing table follows the listing, in the listing's format.
     return sum(
         1
         for line in result.stdout.splitlines()
-        if line.startswith('| GET ') or line.startswith('| POST ')
+        if re.match(r'^[|"\s]*(GET|POST|PUT|HEAD) ', line)
     )
 
 
