@@ -196,31 +196,40 @@ def main():
     print(json.dumps(results))
 
 
-def startup(rounds, env):
-    """openstack --help with the plugin against a venv without it"""
-    plain = os.path.join(REPO, '.bench', 'venv-without-plugin')
-    if not os.path.exists(os.path.join(plain, 'bin', 'openstack')):
-        subprocess.run([sys.executable, '-m', 'venv', plain], check=True)
+def _bench_venv(name, with_plugin):
+    """A virtualenv with OSC, and osc-imagex when asked; made once"""
+    path = os.path.join(REPO, '.bench', name)
+    pip = [
+        os.path.join(path, 'bin', 'python'),
+        '-m',
+        'pip',
+        'install',
+        '--quiet',
+    ]
+    if not os.path.exists(os.path.join(path, 'bin', 'openstack')):
+        subprocess.run([sys.executable, '-m', 'venv', path], check=True)
         subprocess.run(
-            [
-                os.path.join(plain, 'bin', 'pip'),
-                'install',
-                '--quiet',
-                '-r',
-                os.path.join(REPO, 'requirements.txt'),
-            ],
-            check=True,
+            pip + ['-r', os.path.join(REPO, 'requirements.txt')], check=True
         )
+    if with_plugin:
+        # Not editable: an editable install adds an import hook of its own.
+        subprocess.run(
+            pip + ['--no-deps', '--force-reinstall', REPO], check=True
+        )
+    return os.path.join(path, 'bin', 'openstack')
+
+
+def startup(rounds, env):
+    """openstack --help in two like virtualenvs, one with the plugin"""
+    without = _bench_venv('venv-without-plugin', with_plugin=False)
+    with_plugin = _bench_venv('venv-with-plugin', with_plugin=True)
     ratios = {}
     for argv in (['--help'], ['image', 'list', '--help']):
         ratios[' '.join(argv)] = compare(
             'openstack %s: with osc-imagex vs without' % ' '.join(argv),
             [
-                (
-                    'without plugin',
-                    [os.path.join(plain, 'bin', 'openstack')] + argv,
-                ),
-                ('with plugin', [OPENSTACK] + argv),
+                ('without plugin', [without] + argv),
+                ('with plugin', [with_plugin] + argv),
             ],
             rounds * 2,
             env,

@@ -27,8 +27,6 @@ from urllib import parse
 from openstack import exceptions as sdk_exceptions
 from openstack.image.v2 import image as sdk_image
 
-DEFAULT_PAGE_SIZE = 1000
-
 # Image attributes the listing reads, with their JSON name, the type
 # openstacksdk converts to and the value it gives when the key is absent.
 # A unit test checks every one of them against the real Image resource.
@@ -164,7 +162,7 @@ class ImagePager:
     def __init__(
         self,
         proxy: Any,
-        page_size: int = DEFAULT_PAGE_SIZE,
+        page_size: int = 1000,
         sort: str | None = None,
         page_through_limit: bool = False,
     ) -> None:

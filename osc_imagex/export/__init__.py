@@ -14,18 +14,18 @@
 
 Streamed formats turn one record into text that is appended as soon as the
 exchange completes. Document formats are rendered whole from all records.
-Each is a pure function; :mod:`osc_imagex.logfile` does the writing.
+Each is a pure function in the module named after the format;
+:mod:`osc_imagex.logfile` does the writing.
+
+A format's module is imported the first time it is used: OSC imports the
+command modules, and so this package, for every ``openstack --help``.
 """
 
+import functools
+import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
-
-from osc_imagex.export import har
-from osc_imagex.export import jsonl
-from osc_imagex.export import markdown
-from osc_imagex.export import mermaid
-from osc_imagex.export import text
 
 
 class Format(NamedTuple):
@@ -34,13 +34,33 @@ class Format(NamedTuple):
     render_document: Callable[[list[dict[str, Any]], str], str] | None = None
 
 
-FORMATS = {
-    'jsonl': Format('jsonl', render_record=jsonl.render_record),
-    'text': Format('text', render_record=text.render_record),
-    'har': Format('har', render_document=har.render_document),
-    'mermaid': Format('mermaid', render_document=mermaid.render_document),
-    'markdown': Format('markdown', render_document=markdown.render_document),
-}
+NAMES = ('har', 'jsonl', 'markdown', 'mermaid', 'text')
+
+
+@functools.cache
+def _load(name: str) -> Format:
+    module = importlib.import_module('osc_imagex.export.' + name)
+    return Format(
+        name,
+        render_record=getattr(module, 'render_record', None),
+        render_document=getattr(module, 'render_document', None),
+    )
+
+
+class _Formats(Mapping[str, Format]):
+    def __getitem__(self, name: str) -> Format:
+        if name not in NAMES:
+            raise KeyError(name)
+        return _load(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(NAMES)
+
+    def __len__(self) -> int:
+        return len(NAMES)
+
+
+FORMATS: Mapping[str, Format] = _Formats()
 
 EXTENSIONS = {
     '.jsonl': 'jsonl',

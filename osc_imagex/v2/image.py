@@ -12,6 +12,8 @@
 
 """``openstack imagex list``: ``image list`` with request tracing."""
 
+from __future__ import annotations
+
 import argparse
 import contextlib
 import io
@@ -20,17 +22,19 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openstackclient.image.v2 import image as osc_image
 from osc_lib import exceptions
 
 from osc_imagex import export
-from osc_imagex import listing
-from osc_imagex import logfile
 from osc_imagex import requestid
-from osc_imagex import tracing
 from osc_imagex.v2 import helpformat
+
+# OSC imports this module for every "openstack --help"; what only a run
+# needs is imported when the command runs.
+if TYPE_CHECKING:
+    from osc_imagex import tracing
 
 LOG = logging.getLogger(__name__)
 
@@ -46,6 +50,11 @@ sent as X-OpenStack-Request-ID with every request, authentication
 included; services log it next to their own request IDs.
 """
 
+
+# Images per request when neither --page-size nor --limit says otherwise:
+# Glance's default cap (api_limit_max), so a large listing takes a few
+# requests instead of one per 25 images.
+DEFAULT_PAGE_SIZE = 1000
 
 # keystoneauth's loggers that warn about failed version discovery.
 _DISCOVERY_LOGGERS = (
@@ -130,9 +139,9 @@ class ListImageX(osc_image.ListImage):
         tracing_group.add_argument(
             '--http-log-format',
             metavar='<format>',
-            choices=sorted(export.FORMATS),
+            choices=export.NAMES,
             help='Format of every --http-log file, overriding the '
-            'extension: %s' % ', '.join(sorted(export.FORMATS)),
+            'extension: %s' % ', '.join(export.NAMES),
         )
         return parser
 
@@ -147,12 +156,15 @@ class ListImageX(osc_image.ListImage):
                 action.help = (
                     'Images to request per page when --limit is not given '
                     '(default: %d; Glance caps it at its api_limit_max)'
-                    % listing.DEFAULT_PAGE_SIZE
+                    % DEFAULT_PAGE_SIZE
                 )
 
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        from osc_imagex import logfile
+        from osc_imagex import tracing
+
         trace = tracing.Trace(
             parsed_args.global_request_id or requestid.generate(),
             ['openstack'] + list(getattr(self.app, 'command_options', [])),
@@ -299,6 +311,8 @@ class ListImageX(osc_image.ListImage):
     def _paging_image_client(
         self, parsed_args: argparse.Namespace
     ) -> Iterator[None]:
+        from osc_imagex import listing
+
         client_manager = self.app.client_manager
         limited = bool(
             parsed_args.limit
@@ -309,7 +323,7 @@ class ListImageX(osc_image.ListImage):
             # Not client_manager.image: osc-lib caches that on the class,
             # where it can outlive this command's session.
             client_manager.sdk_connection.image,
-            page_size=parsed_args.page_size or listing.DEFAULT_PAGE_SIZE,
+            page_size=parsed_args.page_size or DEFAULT_PAGE_SIZE,
             # Only a partial listing needs Glance to sort: it decides which
             # images make the cut. A full listing is sorted client-side
             # exactly as image list sorts it.

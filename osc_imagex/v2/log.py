@@ -19,8 +19,6 @@ from osc_lib.command import command
 from osc_lib import exceptions
 
 from osc_imagex import export
-from osc_imagex import logfile
-from osc_imagex import tracing
 from osc_imagex.v2 import helpformat
 
 
@@ -53,9 +51,9 @@ class ConvertLog(command.Command):
         parser.add_argument(
             '--format',
             metavar='<format>',
-            choices=sorted(export.FORMATS),
+            choices=export.NAMES,
             help='Output format: %s (default: from the --output '
-            'extension, else text)' % ', '.join(sorted(export.FORMATS)),
+            'extension, else text)' % ', '.join(export.NAMES),
         )
         parser.add_argument(
             '-o',
@@ -72,6 +70,10 @@ class ConvertLog(command.Command):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
+        # Imported here: OSC imports this module for every --help.
+        from osc_imagex import logfile
+        from osc_imagex import tracing
+
         try:
             records = logfile.read_records(parsed_args.log)
         except logfile.LogReadError as error:
