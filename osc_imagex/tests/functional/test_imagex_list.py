@@ -34,6 +34,21 @@ class TestPlugin(base.FunctionalTestCase):
         result = self.assert_ok(self.openstack('complete'))
 
         self.assertRegex(result.out, r'imagex_list=.*--http-log')
+        self.assertRegex(result.out, r'imagex_log_convert=.*--format')
+
+    def test_installs_beside_another_plugin_without_a_clash(self):
+        # tox installs osc-placement into the functional environment.
+        try:
+            import osc_placement  # noqa: F401
+        except ImportError:
+            self.skipTest('osc-placement is not installed here')
+
+        result = self.assert_ok(self.openstack('--help'))
+
+        self.assertIn('resource provider list', result.out)
+        self.assertIn('imagex list', result.out)
+        self.assertNotIn('Failed to import plugin', result.err)
+        self.assertNotIn('conflict', result.err.lower())
 
 
 class TestSameOutputAsImageList(base.FunctionalTestCase):
