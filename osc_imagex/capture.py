@@ -19,12 +19,12 @@ and time the whole exchange, body included.
 """
 
 import base64
+from collections.abc import Callable
 import datetime
 import http
 import json
 import logging
 import time
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import requests

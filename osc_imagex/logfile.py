@@ -25,11 +25,11 @@ so a reader never sees a half-written document. Their records are kept in
 memory until then.
 """
 
+from collections.abc import Callable
 import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Callable
 from typing import Any
 
 from osc_imagex import export

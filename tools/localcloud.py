@@ -1,4 +1,16 @@
 #!/usr/bin/env python3
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """A real, throw-away Keystone and Glance on 127.0.0.1 for osc-imagex tests.
 
 Everything lives under ``$IMAGEX_CLOUD_DIR`` (default ``<repo>/.cloud``):
@@ -1185,8 +1197,11 @@ def ensure_catalog(sec):
 
 
 def make_qcow2(virtual_size, cluster_bits=16):
-    """A tiny but valid, empty qcow2 (v3) image: header, L1 table, refcount
-    table and one refcount block, one cluster each."""
+    """A tiny but valid, empty qcow2 (v3) image.
+
+    Header, L1 table, refcount table and one refcount block, one cluster
+    each.
+    """
     cs = 1 << cluster_bits
     per_l1 = cs * (cs // 8)
     l1_size = -(-virtual_size // per_l1)

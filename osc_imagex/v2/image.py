@@ -15,13 +15,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 import contextlib
 import io
 import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from openstackclient.image.v2 import image as osc_image

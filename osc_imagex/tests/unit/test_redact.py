@@ -19,12 +19,12 @@ from hypothesis import settings
 from hypothesis import strategies
 import testtools
 
-from osc_imagex import redact
 from osc_imagex.export import har
 from osc_imagex.export import jsonl
 from osc_imagex.export import markdown
 from osc_imagex.export import mermaid
 from osc_imagex.export import text
+from osc_imagex import redact
 
 
 class TestHeaders(testtools.TestCase):
