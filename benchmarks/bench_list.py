@@ -168,6 +168,8 @@ def main():
 
     results['startup_help'] = startup(args.rounds, env)
 
+    results['convert'] = convert_scaling(log, workdir, env)
+
     if not args.skip_scaling:
         small = statistics.median(s[0] for s in base)
         small_rss = statistics.median(s[1] for s in base)
@@ -194,6 +196,64 @@ def main():
         results['scaling'] = (large_wall / small, large_rss / small_rss)
 
     print(json.dumps(results))
+
+
+def convert_scaling(sample_log, workdir, env):
+    """log convert of 5,000 and 10,000 exchanges, for each format"""
+    with open(sample_log) as stream:
+        records = [json.loads(line) for line in stream]
+    # Small exchanges (the token request) rather than image pages, so the
+    # count of exchanges is what grows.
+    exchange = [r for r in records if r['record'] == 'exchange'][1]
+    sizes = (5000, 10000)
+    paths = {}
+    for size in sizes:
+        paths[size] = os.path.join(workdir, 'convert-%d.jsonl' % size)
+        with open(paths[size], 'w') as stream:
+            stream.write(json.dumps(records[0]) + '\n')
+            for seq in range(1, size + 1):
+                stream.write(json.dumps(dict(exchange, seq=seq)) + '\n')
+    ratios = {}
+    print('log convert, %d vs %d exchanges' % sizes)
+    for name in ('jsonl', 'text', 'har', 'mermaid', 'markdown'):
+        walls = {}
+        for size in sizes:
+            argv = [
+                OPENSTACK,
+                'imagex',
+                'log',
+                'convert',
+                paths[size],
+                '--format',
+                name,
+                '-o',
+                os.path.join(workdir, 'out-%d.%s' % (size, name)),
+            ]
+            walls[size] = statistics.median(
+                run_once(argv, env)[0] for _ in range(3)
+            )
+        # Start-up is the same for both; what grows is the rest.
+        startup_wall = statistics.median(
+            run_once([OPENSTACK, 'imagex', 'log', 'convert', '--help'], env)[0]
+            for _ in range(3)
+        )
+        grown = (walls[sizes[1]] - startup_wall) / max(
+            walls[sizes[0]] - startup_wall, 1e-3
+        )
+        ratios[name] = grown
+        print(
+            '  %-9s %6.2f s vs %6.2f s; beyond start-up: x%.1f '
+            '(linear: x%d)'
+            % (
+                name,
+                walls[sizes[1]],
+                walls[sizes[0]],
+                grown,
+                sizes[1] // sizes[0],
+            )
+        )
+    print()
+    return ratios
 
 
 def _bench_venv(name, with_plugin):
