@@ -101,6 +101,9 @@ def _raise_terminated(signum: int, frame: Any) -> None:
 class ListImageX(osc_image.ListImage):
     """List images, with request IDs and an optional HTTP log"""
 
+    # ListImage's own description would otherwise be the --help text.
+    _description = __doc__
+
     _epilog = _EPILOG  # type: ignore[assignment]
 
     # Authentication happens in take_action instead of before it, once the
