@@ -291,7 +291,7 @@ def startup(rounds, env):
                 ('without plugin', [without] + argv),
                 ('with plugin', [with_plugin] + argv),
             ],
-            rounds * 2,
+            rounds * 4,
             env,
         )
     return ratios
