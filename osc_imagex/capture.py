@@ -38,9 +38,6 @@ LOG = logging.getLogger(__name__)
 
 CALLER = 'openstack'
 
-# Statuses after which the same request again is a retry (keystoneauth's
-# status_code_retries; openstacksdk retries 503 from the image service).
-_RETRIED_STATUSES = frozenset((409, 429, 500, 502, 503, 504))
 LOG_VERSION = 1
 
 Record = dict[str, Any]
@@ -95,7 +92,6 @@ class Recorder:
         self.global_request_id = global_request_id
         self.summaries: list[Summary] = []
         self._listeners: list[Callable[[Record], None]] = []
-        self._last_attempt: tuple[str, str, bool] | None = None
 
     def add_listener(self, listener: Callable[[Record], None]) -> None:
         self._listeners.append(listener)
@@ -116,20 +112,6 @@ class Recorder:
                 return summary.request_id
         return None
 
-    def about_to_send(self, request: requests.PreparedRequest) -> None:
-        # keystoneauth retries quietly (503s from the image service five
-        # times, with back-off); say so, since the wait can be long.
-        attempt = (request.method or '', request.url or '')
-        if self._last_attempt and self._last_attempt[:2] == attempt:
-            if self._last_attempt[2]:
-                LOG.warning(
-                    'Retrying %s %s after a failed attempt '
-                    '(global request ID %s)',
-                    attempt[0],
-                    attempt[1],
-                    self.global_request_id,
-                )
-
     def record(
         self,
         request: requests.PreparedRequest,
@@ -143,14 +125,6 @@ class Recorder:
             request, response, started, duration_ms, error, body_read
         )
         status = response.status_code if response is not None else None
-        # Only a status keystoneauth retries on counts: a connection that
-        # failed is followed by a second discovery attempt, not a retry.
-        retriable = status is not None and status in _RETRIED_STATUSES
-        self._last_attempt = (
-            request.method or '',
-            request.url or '',
-            retriable,
-        )
         self.summaries.append(
             Summary(
                 seq=record['seq'],
@@ -300,7 +274,6 @@ class RecordingAdapter(adapters.BaseAdapter):
         cert: Any = None,
         proxies: Any = None,
     ) -> requests.Response:
-        self.recorder.about_to_send(request)
         started = _utc_now()
         clock = time.perf_counter()
         try:

@@ -36,6 +36,12 @@ class ServiceResolver:
         self._endpoints: list[tuple[tuple[str, str, str], str, str]] = []
         self._auth_base = _base(auth_url) if auth_url else None
 
+    def learn_endpoint(
+        self, url: str, service_type: str, service_name: str
+    ) -> None:
+        """An endpoint known other than from the catalog (an override)"""
+        self._endpoints.append((_base(url), service_type, service_name))
+
     def learn_catalog(self, catalog: list[dict[str, Any]]) -> None:
         for service in catalog:
             service_type = service.get('type') or 'unknown'

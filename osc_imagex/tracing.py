@@ -112,13 +112,14 @@ class Trace:
             raise
         self.http_log.write(self._run_record())
 
-    def observe(self, session: Any, auth_options: dict[str, Any]) -> None:
+    def observe(self, session: Any, config: dict[str, Any]) -> None:
         """Send the global ID and record every exchange of this session
 
         :param session: the keystoneauth session the command will use
-        :param auth_options: the auth plugin's options, whose secrets are
-            scrubbed from anything that echoes them
+        :param config: the cloud's configuration; the secrets of its auth
+            options are scrubbed from anything that echoes them
         """
+        auth_options = config.get('auth') or {}
         for name, value in auth_options.items():
             if redact.is_secret_name(name):
                 self.redactor.learn_secret(value)
@@ -126,9 +127,14 @@ class Trace:
                 self.redactor.learn_token(value)
         if session is self._observed_session:
             return
-        self.recorder.resolver = services.ServiceResolver(
-            auth_options.get('auth_url')
-        )
+        resolver = services.ServiceResolver(auth_options.get('auth_url'))
+        for name, value in config.items():
+            # image_endpoint_override and the like bypass the catalog.
+            if name.endswith('_endpoint_override') and value:
+                service_type = name[: -len('_endpoint_override')]
+                service_type = service_type.replace('_', '-')
+                resolver.learn_endpoint(value, service_type, service_type)
+        self.recorder.resolver = resolver
         session.additional_headers[requestid.HEADER] = self.global_request_id
         self.recorder.attach(session.session)
         self._observed_session = session

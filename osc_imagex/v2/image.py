@@ -286,8 +286,7 @@ class ListImageX(osc_image.ListImage):
 
         def observe() -> None:
             trace.observe(
-                client_manager.session,
-                client_manager.get_configuration().get('auth') or {},
+                client_manager.session, client_manager.get_configuration()
             )
 
         setup_auth = client_manager.setup_auth

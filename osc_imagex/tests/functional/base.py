@@ -34,6 +34,7 @@ CLOUD_DIR = os.environ.get('IMAGEX_CLOUD_DIR', os.path.join(REPO, '.cloud'))
 LOCALCLOUD = os.path.join(REPO, 'tools', 'localcloud.py')
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
 CLOUD_NAME = 'imagex-local'
+GLOBAL_ID = 'req-facade00-0000-4000-8000-000000000005'
 
 
 def load_cloud():
@@ -94,6 +95,35 @@ class FunctionalTestCase(testtools.TestCase):
             stdin=subprocess.DEVNULL,
         )
         return Result(completed)
+
+    def traced_list(self, *options, global_options=(), env=None):
+        """imagex list with a JSON-lines log and GLOBAL_ID; (result, log)"""
+        log = self.path('trace.jsonl')
+        result = self.openstack(
+            *global_options,
+            'imagex',
+            'list',
+            '--http-log',
+            log,
+            '--global-request-id',
+            GLOBAL_ID,
+            *options,
+            env=env,
+        )
+        return result, log
+
+    def assert_failed(self, result, lines=1):
+        """Exit 1 and a last stderr line naming GLOBAL_ID; returns it
+
+        :param lines: how many lines stderr must have (None: any)
+        """
+        self.assertEqual(1, result.status, result)
+        err_lines = result.err.strip().splitlines()
+        if lines is not None:
+            self.assertEqual(lines, len(err_lines), result)
+        self.assertNotIn('Traceback', result.err)
+        self.assertIn('global request ID %s' % GLOBAL_ID, err_lines[-1])
+        return err_lines[-1]
 
     def assert_ok(self, result):
         self.assertEqual(0, result.status, result)

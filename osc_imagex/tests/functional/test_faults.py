@@ -19,7 +19,7 @@ import time
 from osc_imagex.tests.functional import base
 from osc_imagex.tests.functional import faultproxy
 
-GLOBAL_ID = 'req-facade00-0000-4000-8000-000000000005'
+GLOBAL_ID = base.GLOBAL_ID
 # Glance refuses 4-byte UTF-8 in names; the emoji goes into a property.
 HOSTILE_NAME = 'evil;#%%<b>end\x1b[31mred\u202eltr\u00e9'
 
@@ -43,12 +43,6 @@ class FaultTestCase(base.FunctionalTestCase):
             if e['path'].startswith('/v2/images')
         ]
 
-    def assert_one_error_line(self, result):
-        lines = result.err.strip().splitlines()
-        self.assertNotIn('Traceback', result.err)
-        self.assertIn('global request ID %s' % GLOBAL_ID, lines[-1])
-        return lines[-1]
-
 
 class TestGlanceErrors(FaultTestCase):
     def test_503_retries_are_logged_and_announced(self):
@@ -67,29 +61,24 @@ class TestGlanceErrors(FaultTestCase):
         self.assertEqual(
             [503, 503, 200], [e['status'] for e in self.image_pages(log)]
         )
-        self.assertEqual(2, result.err.count('Retrying GET'), result)
+        # keystoneauth says so for each retry.
+        self.assertEqual(
+            2, result.err.count('Retriable status code 503'), result
+        )
 
     def test_503_until_retries_run_out(self):
         self.proxy.fail('/v2/images', 503, times=20)
-        log = self.path('trace.jsonl')
         har = self.path('trace.har')
 
-        result = self.openstack(
-            'imagex',
-            'list',
-            '--http-log',
-            log,
-            '--http-log',
-            har,
-            '--global-request-id',
-            GLOBAL_ID,
-            env=self.proxied_environment(),
+        result, log = self.traced_list(
+            '--http-log', har, env=self.proxied_environment()
         )
 
-        self.assertEqual(1, result.status, result)
-        error = self.assert_one_error_line(result)
+        # Before the error, a warning for each retry.
+        error = self.assert_failed(result, lines=6)
         pages = self.image_pages(log)
         self.assertEqual([503] * 6, [e['status'] for e in pages])
+        self.assertEqual({'image'}, {e['service'] for e in pages})
         self.assertIn('request ID %s' % pages[-1]['request_id'], error)
         with open(har) as stream:
             entries = json.load(stream)['log']['entries']
@@ -97,21 +86,9 @@ class TestGlanceErrors(FaultTestCase):
 
     def test_500_names_both_request_ids(self):
         self.proxy.fail('/v2/images', 500)
-        log = self.path('trace.jsonl')
+        result, log = self.traced_list(env=self.proxied_environment())
 
-        result = self.openstack(
-            'imagex',
-            'list',
-            '--http-log',
-            log,
-            '--global-request-id',
-            GLOBAL_ID,
-            env=self.proxied_environment(),
-        )
-
-        self.assertEqual(1, result.status, result)
-        self.assertEqual(1, len(result.err.strip().splitlines()), result)
-        error = self.assert_one_error_line(result)
+        error = self.assert_failed(result)
         failed = self.image_pages(log)[-1]
         self.assertEqual(500, failed['status'])
         self.assertIn('request ID %s' % failed['request_id'], error)
@@ -119,20 +96,11 @@ class TestGlanceErrors(FaultTestCase):
 
     def test_glance_slower_than_the_api_timeout(self):
         self.proxy.delay('/v2/images', 4, times=10)
-        log = self.path('trace.jsonl')
-
-        result = self.openstack(
-            'imagex',
-            'list',
-            '--http-log',
-            log,
-            '--global-request-id',
-            GLOBAL_ID,
-            env=self.proxied_environment(api_timeout=1),
+        result, log = self.traced_list(
+            env=self.proxied_environment(api_timeout=1)
         )
 
-        self.assertEqual(1, result.status, result)
-        error = self.assert_one_error_line(result)
+        error = self.assert_failed(result)
         self.assertIn('timed out', error)
         failed = self.image_pages(log)[-1]
         self.assertIsNone(failed['status'])
@@ -142,20 +110,9 @@ class TestGlanceErrors(FaultTestCase):
 class TestServicesDown(FaultTestCase):
     def test_keystone_down(self):
         self.stop_service('keystone')
-        log = self.path('trace.jsonl')
+        result, log = self.traced_list()
 
-        result = self.openstack(
-            'imagex',
-            'list',
-            '--http-log',
-            log,
-            '--global-request-id',
-            GLOBAL_ID,
-        )
-
-        self.assertEqual(1, result.status, result)
-        self.assertEqual(1, len(result.err.strip().splitlines()), result)
-        error = self.assert_one_error_line(result)
+        error = self.assert_failed(result)
         self.assertIn('Connection refused', error)
         # Discovery fails, keystoneauth guesses the version from the URL
         # and tries the token request anyway.
@@ -271,46 +228,27 @@ class TestSharedLog(base.FunctionalTestCase):
 
 class TestAuthFailures(base.FunctionalTestCase):
     def test_unknown_project_is_refused_with_keystones_request_id(self):
-        log = self.path('trace.jsonl')
-
-        result = self.openstack(
-            '--os-project-name',
-            'no-such-project',
-            'imagex',
-            'list',
-            '--http-log',
-            log,
-            '--global-request-id',
-            GLOBAL_ID,
+        result, log = self.traced_list(
+            global_options=('--os-project-name', 'no-such-project')
         )
 
-        self.assertEqual(1, result.status, result)
-        self.assertEqual(1, len(result.err.strip().splitlines()), result)
+        error = self.assert_failed(result)
         failed = self.exchanges(log)[-1]
         self.assertEqual(401, failed['status'])
-        self.assertIn('request ID %s' % failed['request_id'], result.err)
+        self.assertIn('request ID %s' % failed['request_id'], error)
 
     def test_revoked_token_is_refused_with_keystones_request_id(self):
         token = self.assert_ok(
             self.openstack('token', 'issue', '-f', 'value', '-c', 'id')
         ).out.strip()
         self.assert_ok(self.openstack('token', 'revoke', token))
-        log = self.path('trace.jsonl')
 
-        result = self.openstack(
-            'imagex',
-            'list',
-            '--http-log',
-            log,
-            '--global-request-id',
-            GLOBAL_ID,
-            env=self.token_environment(token),
-        )
+        result, log = self.traced_list(env=self.token_environment(token))
 
-        self.assertEqual(1, result.status, result)
+        error = self.assert_failed(result)
         failed = self.exchanges(log)[-1]
         self.assertIn(failed['status'], (401, 404))
-        self.assertIn('request ID %s' % failed['request_id'], result.err)
+        self.assertIn('request ID %s' % failed['request_id'], error)
         self.assertNotIn(token, self.read(log))
 
     def token_environment(self, token):

@@ -15,7 +15,7 @@ import re
 from osc_imagex import redact
 from osc_imagex.tests.functional import base
 
-GLOBAL_ID = 'req-0badc0de-1234-4abc-8def-0123456789ab'
+GLOBAL_ID = base.GLOBAL_ID
 DEMO_IMAGES = (
     'cirros-0.5.2-x86_64-disk',
     'cirros-0.6.1-x86_64-disk',
@@ -234,46 +234,24 @@ class TestHttpLog(base.FunctionalTestCase):
 
 class TestFailures(base.FunctionalTestCase):
     def test_wrong_password_names_keystones_request_id(self):
-        log = self.path('trace.jsonl')
-
-        result = self.openstack(
-            '--os-password',
-            'wrong-password',
-            'imagex',
-            'list',
-            '--global-request-id',
-            GLOBAL_ID,
-            '--http-log',
-            log,
+        result, log = self.traced_list(
+            global_options=('--os-password', 'wrong-password')
         )
 
-        self.assertEqual(1, result.status, result)
-        self.assertEqual(1, len(result.err.strip().splitlines()), result)
-        self.assertIn('global request ID %s' % GLOBAL_ID, result.err)
+        error = self.assert_failed(result)
         failed = self.exchanges(log)[-1]
         self.assertEqual(401, failed['status'])
-        self.assertIn('request ID %s' % failed['request_id'], result.err)
+        self.assertIn('request ID %s' % failed['request_id'], error)
         self.assertNotIn('wrong-password', self.read(log))
 
     def test_glance_down_is_a_one_line_error_with_the_global_id(self):
         self.stop_service('glance')
-        log = self.path('trace.jsonl')
 
-        result = self.openstack(
-            'imagex',
-            'list',
-            '--global-request-id',
-            GLOBAL_ID,
-            '--http-log',
-            log,
-        )
+        result, log = self.traced_list()
 
-        self.assertEqual(1, result.status, result)
-        self.assertEqual(1, len(result.err.strip().splitlines()), result)
-        self.assertIn('global request ID %s' % GLOBAL_ID, result.err)
-        self.assertNotIn('Traceback', result.err)
+        error = self.assert_failed(result)
+        self.assertIn('failed: [Errno 111] Connection refused', error)
         exchanges = self.exchanges(log)
         self.assertEqual(201, exchanges[1]['status'])
         self.assertIsNone(exchanges[-1]['status'])
         self.assertIn('ConnectionError', exchanges[-1]['error'])
-        self.assertIn('failed: [Errno 111] Connection refused', result.err)
