@@ -90,12 +90,12 @@ class _TeeWriter(io.StringIO):
         self._stream.flush()
 
 
-class _Terminated(BaseException):
+class Terminated(BaseException):
     """SIGTERM, raised where the command is so that logs get closed"""
 
 
 def _raise_terminated(signum: int, frame: Any) -> None:
-    raise _Terminated()
+    raise Terminated('SIGTERM')
 
 
 class ListImageX(osc_image.ListImage):
@@ -110,6 +110,10 @@ class ListImageX(osc_image.ListImage):
     # options are parsed, so that the token request carries the global
     # request ID and goes into the log like every other exchange.
     auth_required = False
+
+    _trace: tracing.Trace
+    # The SIGTERM handler in place before this command installed its own.
+    _previous_sigterm: Any = None
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -196,7 +200,7 @@ class ListImageX(osc_image.ListImage):
         column_names: Any,
         data: Any,
     ) -> int:
-        trace: tracing.Trace = self._trace
+        trace = self._trace
         stdout = self.app.stdout
         tee = _TeeWriter(stdout) if trace.logging else None
         if tee is not None:
@@ -224,19 +228,11 @@ class ListImageX(osc_image.ListImage):
         self._handle_sigterm()
         try:
             yield
-        except _Terminated:
-            trace.finish(
-                error_message=trace.failure_message(
-                    Exception('terminated by SIGTERM')
-                )
-            )
-            self._restore_signals()
+        except Terminated:
+            self._stop(trace, 'terminated by SIGTERM')
             sys.exit(128 + signal.SIGTERM)
         except KeyboardInterrupt:
-            trace.finish(
-                error_message=trace.failure_message(Exception('interrupted'))
-            )
-            self._restore_signals()
+            self._stop(trace, 'interrupted')
             raise
         except Exception as error:
             message = trace.failure_message(error)
@@ -244,6 +240,12 @@ class ListImageX(osc_image.ListImage):
             trace.finish(error_message=message)
             self._restore_signals()
             raise exceptions.CommandError(message) from error
+
+    def _stop(self, trace: tracing.Trace, why: str) -> None:
+        message = trace.failure_message(Exception(why))
+        trace.finish(error_message=message)
+        self._restore_signals()
+        self.app.stderr.write(message + '\n')
 
     @contextlib.contextmanager
     def _quiet_discovery_warnings(self) -> Iterator[None]:
@@ -263,7 +265,7 @@ class ListImageX(osc_image.ListImage):
                 logger.setLevel(level)
 
     def _handle_sigterm(self) -> None:
-        if getattr(self, '_previous_sigterm', None) is not None:
+        if self._previous_sigterm is not None:
             return
         try:
             self._previous_sigterm = signal.signal(
@@ -275,9 +277,8 @@ class ListImageX(osc_image.ListImage):
             self._previous_sigterm = None
 
     def _restore_signals(self) -> None:
-        previous = getattr(self, '_previous_sigterm', None)
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
             self._previous_sigterm = None
 
     def _authenticate(self, trace: tracing.Trace) -> None:

@@ -179,6 +179,9 @@ class TestInterruption(FaultTestCase):
 
         self.assertEqual(143, status, err)
         self.assertNotIn('Traceback', err)
+        self.assertRegex(
+            err, r'^terminated by SIGTERM \(.*global request ID %s' % GLOBAL_ID
+        )
         self.assert_logs_whole(logs)
 
     def test_sigint_exits_130_with_whole_logs(self):
@@ -186,6 +189,9 @@ class TestInterruption(FaultTestCase):
 
         self.assertEqual(130, status, err)
         self.assertNotIn('Traceback', err)
+        self.assertRegex(
+            err, r'^interrupted \(.*global request ID %s' % GLOBAL_ID
+        )
         self.assert_logs_whole(logs)
 
 
