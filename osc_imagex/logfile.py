@@ -29,6 +29,7 @@ from collections.abc import Callable
 import fcntl
 import json
 import os
+import stat
 import tempfile
 from typing import Any
 
@@ -65,7 +66,10 @@ class StreamedLog:
                 os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
                 _FILE_MODE,
             )
-            os.fchmod(self._fd, _FILE_MODE)
+            # A device or a pipe (/dev/stderr) is written to as it is; its
+            # mode is not the log's to change.
+            if stat.S_ISREG(os.fstat(self._fd).st_mode):
+                os.fchmod(self._fd, _FILE_MODE)
         except OSError as error:
             raise LogFileError(_describe(path, error)) from error
 
@@ -143,12 +147,28 @@ class HttpLog:
 
 
 def replace_file(path: str, text: str) -> None:
-    """Write a whole file atomically, mode 0600"""
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
+    """Write a whole file atomically, mode 0600
+
+    A symbolic link keeps pointing where it did: its target is replaced.
+    A device or a pipe is written to in place, since replacing it would
+    destroy it.
+    """
+    target = os.path.realpath(path)
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = stat.S_IFREG
+    except OSError as error:
+        raise LogFileError(_describe(path, error)) from error
+    if stat.S_ISDIR(mode):
         raise LogFileError(
             'cannot write HTTP log %s: it is a directory' % path
         )
+    if not stat.S_ISREG(mode):
+        _write_in_place(path, target, text)
+        return
+
+    directory = os.path.dirname(target)
     try:
         fd, temporary = tempfile.mkstemp(
             dir=directory, prefix='.%s.' % os.path.basename(path)
@@ -161,9 +181,17 @@ def replace_file(path: str, text: str) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, _FILE_MODE)
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except OSError as error:
         os.unlink(temporary)
+        raise LogFileError(_describe(path, error)) from error
+
+
+def _write_in_place(path: str, target: str, text: str) -> None:
+    try:
+        with open(target, 'wb') as stream:
+            stream.write(_encode(text))
+    except OSError as error:
         raise LogFileError(_describe(path, error)) from error
 
 

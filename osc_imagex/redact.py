@@ -73,6 +73,23 @@ _SECRET_WORDS = (
     'credential_blob',
 )
 
+# OSC's options that carry secrets. argparse accepts any unambiguous
+# abbreviation (--os-passw), so an option counts when it is the start of
+# one of these as well as when its name says secret.
+_SECRET_OPTIONS = (
+    '--os-password',
+    '--os-token',
+    '--os-passcode',
+    '--os-application-credential-secret',
+    '--os-client-secret',
+    '--os-access-token',
+    '--os-access-secret',
+    '--os-consumer-secret',
+    '--os-oauth2-client-secret',
+    '--os-idp-otp-key',
+    '--os-code',
+)
+
 # A JSON text can hold a key the structural layer masks only if one of
 # these words occurs in it somewhere; when none does (an image page, as a
 # rule) the walk is skipped. An escape (\\u0070assword) could hide a word,
@@ -89,6 +106,12 @@ _MIN_LITERAL_LENGTH = 4
 def may_name_secrets(json_text: str) -> bool:
     """Whether a JSON document could have keys that :meth:`json` masks"""
     return '\\u' in json_text or _SENSITIVE_WORD.search(json_text) is not None
+
+
+def _abbreviates_secret_option(name: str) -> bool:
+    return len(name) > len('--os-') and any(
+        option.startswith(name) for option in _SECRET_OPTIONS
+    )
 
 
 def digest(value: str) -> str:
@@ -210,7 +233,9 @@ class Redactor:
                 continue
             name, sep, value = arg.partition('=')
             sensitive = name.startswith('--') and (
-                is_secret_name(name) or is_token_name(name)
+                is_secret_name(name)
+                or is_token_name(name)
+                or _abbreviates_secret_option(name)
             )
             if sensitive and sep:
                 masked.append(name + '=' + self._mask_secret(value))

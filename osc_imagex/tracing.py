@@ -67,6 +67,8 @@ class Trace:
     :param global_request_id: sent as X-OpenStack-Request-ID everywhere
     :param command: the command line, as the user typed it
     :param environ: the process environment (only OS_* is kept)
+    :param config: the cloud configuration as parsed so far; its secrets
+        are scrubbed wherever they appear
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class Trace:
         global_request_id: str,
         command: list[str],
         environ: dict[str, str],
+        config: dict[str, Any] | None = None,
     ) -> None:
         self.global_request_id = global_request_id
         self.redactor = redact.Redactor()
@@ -94,6 +97,7 @@ class Trace:
         # the secrets given there, so they are scrubbed everywhere else.
         self.redactor.argv(self._command)
         self.redactor.environment(self._environ)
+        self._learn_config_secrets(config or {})
 
     @property
     def logging(self) -> bool:
@@ -119,12 +123,8 @@ class Trace:
         :param config: the cloud's configuration; the secrets of its auth
             options are scrubbed from anything that echoes them
         """
+        self._learn_config_secrets(config)
         auth_options = config.get('auth') or {}
-        for name, value in auth_options.items():
-            if redact.is_secret_name(name):
-                self.redactor.learn_secret(value)
-            elif redact.is_token_name(name):
-                self.redactor.learn_token(value)
         if session is self._observed_session:
             return
         resolver = services.ServiceResolver(auth_options.get('auth_url'))
@@ -139,17 +139,28 @@ class Trace:
         self.recorder.attach(session.session)
         self._observed_session = session
 
+    def _learn_config_secrets(self, config: dict[str, Any]) -> None:
+        for name, value in (config.get('auth') or {}).items():
+            if redact.is_secret_name(name):
+                self.redactor.learn_secret(value)
+            elif redact.is_token_name(name):
+                self.redactor.learn_token(value)
+
     def _run_record(self) -> dict[str, Any]:
-        return {
-            'record': 'run',
-            'log_version': capture.LOG_VERSION,
-            'global_request_id': self.global_request_id,
-            'started': datetime.datetime.now(
-                datetime.timezone.utc  # noqa: UP017
-            ).isoformat(),
-            'command': self.redactor.argv(self._command),
-            'environment': self.redactor.environment(self._environ),
-        }
+        # Scrubbed as a whole too: an option spelled in a way the argv
+        # masking does not know still gives its value away to the config.
+        return self.redactor.scrub(
+            {
+                'record': 'run',
+                'log_version': capture.LOG_VERSION,
+                'global_request_id': self.global_request_id,
+                'started': datetime.datetime.now(
+                    datetime.timezone.utc  # noqa: UP017
+                ).isoformat(),
+                'command': self.redactor.argv(self._command),
+                'environment': self.redactor.environment(self._environ),
+            }
+        )
 
     def failure_message(self, error: BaseException) -> str:
         """One line naming what failed and the IDs support will ask for"""

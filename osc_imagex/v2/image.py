@@ -176,6 +176,8 @@ class ListImageX(osc_image.ListImage):
             parsed_args.global_request_id or requestid.generate(),
             ['openstack'] + list(getattr(self.app, 'command_options', [])),
             dict(os.environ),
+            # Parsed, not yet validated: the credentials the user gave.
+            getattr(getattr(self.app, 'cloud', None), 'config', None),
         )
         try:
             trace.open_logs(parsed_args.http_log, parsed_args.http_log_format)

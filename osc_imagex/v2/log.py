@@ -13,6 +13,7 @@
 """``openstack imagex log convert``: render a saved log, offline."""
 
 import argparse
+import os
 from typing import Any
 
 from osc_lib.command import command
@@ -100,12 +101,24 @@ class ConvertLog(command.Command):
         text = render(log_format, records, tracing.creator())
 
         if parsed_args.output:
+            if _same_file(parsed_args.log, parsed_args.output):
+                raise exceptions.CommandError(
+                    '%s is the log being converted; choose another --output'
+                    % parsed_args.output
+                )
             try:
                 logfile.replace_file(parsed_args.output, text)
             except logfile.LogFileError as error:
                 raise exceptions.CommandError(str(error)) from None
         else:
             self.app.stdout.write(text)
+
+
+def _same_file(first: str, second: str) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
 
 
 def render(

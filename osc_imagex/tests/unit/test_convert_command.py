@@ -95,6 +95,19 @@ class TestLogConvert(test_list_command.ImagexTestCase):
             err.strip(),
         )
 
+    def test_the_input_log_is_never_overwritten(self):
+        log = self.record_run()
+        before = self.read(log)
+
+        status, out, err = self.convert(log, '--format', 'text', '-o', log)
+
+        self.assertEqual(1, status)
+        self.assertEqual(
+            '%s is the log being converted; choose another --output' % log,
+            err.strip(),
+        )
+        self.assertEqual(before, self.read(log))
+
     def test_unwritable_output_is_a_one_line_error(self):
         log = self.record_run()
         output = os.path.join(self.tmp, 'missing', 'out.har')

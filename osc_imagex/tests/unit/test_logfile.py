@@ -163,6 +163,45 @@ class TestDocumentLog(testtools.TestCase):
         self.assertEqual(0o600, stat.S_IMODE(os.stat(self.path).st_mode))
 
 
+class TestSpecialFiles(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def null_device(self):
+        path = os.path.join(self.tmp, 'null')
+        try:
+            os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        except PermissionError:
+            self.skipTest('creating a device node needs root')
+        return path
+
+    def test_a_device_is_written_to_not_replaced_or_narrowed(self):
+        device = self.null_device()
+        for extension in ('jsonl', 'har'):
+            log = logfile.HttpLog()
+            log.open(device, extension, 'test')
+            log.write(_record(1))
+            log.close()
+
+            mode = os.stat(device).st_mode
+            self.assertTrue(stat.S_ISCHR(mode), extension)
+            self.assertEqual(0o666, stat.S_IMODE(mode), extension)
+
+    def test_a_symbolic_link_keeps_pointing_at_the_replaced_file(self):
+        target = os.path.join(self.tmp, 'real.md')
+        link = os.path.join(self.tmp, 'link.md')
+        with open(target, 'w') as stream:
+            stream.write('old')
+        os.symlink(target, link)
+
+        logfile.replace_file(link, 'new')
+
+        self.assertTrue(os.path.islink(link))
+        with open(target) as stream:
+            self.assertEqual('new', stream.read())
+
+
 class TestReadRecords(testtools.TestCase):
     def setUp(self):
         super().setUp()

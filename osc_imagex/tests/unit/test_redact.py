@@ -171,6 +171,31 @@ class TestUrlsAndCommandLines(testtools.TestCase):
             redact.Redactor().argv(argv),
         )
 
+    def test_abbreviated_secret_options_are_masked(self):
+        # argparse takes any unambiguous prefix of an option.
+        argv = [
+            '--os-passw=pw1',
+            '--os-tok',
+            'tok',
+            '--os-application-cr',
+            'sec',
+            '--os-project-name',
+            'admin',
+        ]
+
+        self.assertEqual(
+            [
+                '--os-passw=***',
+                '--os-tok',
+                '***',
+                '--os-application-cr',
+                '***',
+                '--os-project-name',
+                'admin',
+            ],
+            redact.Redactor().argv(argv),
+        )
+
     def test_secret_environment_variables_are_masked(self):
         environ = {
             'OS_PASSWORD': 'pw',
