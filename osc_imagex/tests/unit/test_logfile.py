@@ -178,6 +178,7 @@ class TestSpecialFiles(testtools.TestCase):
 
     def test_a_device_is_written_to_not_replaced_or_narrowed(self):
         device = self.null_device()
+        os.chmod(device, 0o666)
         for extension in ('jsonl', 'har'):
             log = logfile.HttpLog()
             log.open(device, extension, 'test')
