@@ -182,7 +182,7 @@ class TestSpecialFiles(testtools.TestCase):
         for extension in ('jsonl', 'har'):
             log = logfile.HttpLog()
             log.open(device, extension, 'test')
-            log.write(_record(1))
+            log.write({'record': 'output', 'text': 'listing'})
             log.close()
 
             mode = os.stat(device).st_mode
