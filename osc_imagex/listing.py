@@ -62,8 +62,9 @@ _QUERY_PARAMETERS = {
     'sort': 'sort',
 }
 
-# Keys Glance sorts on whose server-side order matches OSC's client-side
-# string sort; a sort on anything else stays client-side only.
+# Keys Glance sorts on. OSC sorts the rows again client-side, comparing
+# values as strings, so the rows Glance picks are the right ones and their
+# order on screen stays OSC's (for size too: "10" before "9").
 SERVER_SORT_KEYS = frozenset(
     (
         'id',
@@ -71,6 +72,7 @@ SERVER_SORT_KEYS = frozenset(
         'status',
         'disk_format',
         'container_format',
+        'size',
         'created_at',
         'updated_at',
     )
@@ -175,7 +177,8 @@ class ImagePager:
         return getattr(self._proxy, name)
 
     def images(self, **query: Any) -> Iterator[ImageRow]:
-        max_items = query.pop('max_items', None)
+        # Like openstacksdk, take --max-items 0 to mean no limit.
+        max_items = query.pop('max_items', None) or None
         paginated = query.pop('paginated', True) or self.page_through_limit
         if self.sort:
             query['sort'] = self.sort

@@ -25,10 +25,12 @@ so a reader never sees a half-written document. Their records are kept in
 memory until then.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+import contextlib
 import fcntl
 import json
 import os
+import signal
 import stat
 import tempfile
 from typing import Any
@@ -52,6 +54,21 @@ def _describe(path: str, error: OSError) -> str:
 def _encode(text: str) -> bytes:
     # Server data may carry lone surrogates; keep them visible, not fatal.
     return text.encode('utf-8', 'backslashreplace')
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back until the writes inside are done
+
+    So a record reaches every log file or none, and a document is never
+    left half replaced; the signal is acted on right after.
+    """
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class StreamedLog:
@@ -131,16 +148,18 @@ class HttpLog:
             )
 
     def write(self, record: dict[str, Any]) -> None:
-        for log_file in self.files:
-            log_file.write(record)
+        with _signals_held():
+            for log_file in self.files:
+                log_file.write(record)
 
     def close(self) -> None:
         errors = []
-        for log_file in self.files:
-            try:
-                log_file.close()
-            except LogFileError as error:
-                errors.append(str(error))
+        with _signals_held():
+            for log_file in self.files:
+                try:
+                    log_file.close()
+                except LogFileError as error:
+                    errors.append(str(error))
         self.files = []
         if errors:
             raise LogFileError('; '.join(errors))

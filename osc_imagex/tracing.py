@@ -162,11 +162,19 @@ class Trace:
             }
         )
 
-    def failure_message(self, error: BaseException) -> str:
-        """One line naming what failed and the IDs support will ask for"""
+    def failure_message(
+        self, error: BaseException, name_last_exchange: bool = True
+    ) -> str:
+        """One line naming what failed and the IDs support will ask for
+
+        :param name_last_exchange: whether the last exchange had to do with
+            the failure, so that its request ID belongs in the message
+        """
         message = _message_of(error)
         details = []
         last = self.recorder.summaries[-1] if self.recorder.summaries else None
+        if not name_last_exchange:
+            last = None
         if last is not None and last.error:
             # Discovery hides a refused connection or a timeout behind a
             # vaguer message of its own; name the cause.

@@ -59,6 +59,11 @@ def main():
         os.path.join(args.output_dir, 'imagex-list.' + extension)
         for extension in LOG_EXTENSIONS
     ]
+    # JSON lines and text logs are appended to; start them afresh so that
+    # every file shows this run only.
+    for path in logs:
+        if os.path.exists(path):
+            os.unlink(path)
     command = ['openstack', 'imagex', 'list', '--all', '--request-summary']
     for path in logs:
         command += ['--http-log', path]
@@ -66,6 +71,11 @@ def main():
     openstack = os.path.join(os.path.dirname(sys.executable), 'openstack')
     status = subprocess.run([openstack] + command[1:], env=env).returncode
     print('\nHTTP logs:\n' + '\n'.join('  ' + path for path in logs))
+    if env.get('OS_CLOUD') == 'imagex-local':
+        print(
+            '\nThe local cloud is still running; stop it with '
+            '"python3 tools/localcloud.py down".'
+        )
     return status
 
 

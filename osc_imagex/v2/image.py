@@ -111,7 +111,9 @@ class ListImageX(osc_image.ListImage):
     # request ID and goes into the log like every other exchange.
     auth_required = False
 
-    _trace: tracing.Trace
+    _trace: tracing.Trace | None = None
+    # Whether every request of the listing is done (only output is left).
+    _listing_done = False
     # The SIGTERM handler in place before this command installed its own.
     _previous_sigterm: Any = None
 
@@ -166,12 +168,45 @@ class ListImageX(osc_image.ListImage):
                     % DEFAULT_PAGE_SIZE
                 )
 
+    def run(self, parsed_args: argparse.Namespace) -> int:
+        """List, print, and close the logs however the command ends"""
+        self._trace = None
+        self._listing_done = False
+        self._handle_sigterm()
+        try:
+            return super().run(parsed_args)
+        except Terminated:
+            self._stop(parsed_args, 'terminated by SIGTERM')
+            sys.exit(128 + signal.SIGTERM)
+        except KeyboardInterrupt:
+            self._stop(parsed_args, 'interrupted')
+            raise
+        except BrokenPipeError:
+            # The reader went away (| head): cliff exits quietly with 141,
+            # as it does for image list; the logs keep what was captured.
+            if self._trace is not None:
+                self._trace.finish(error_message='output pipe closed')
+            raise
+        except Exception as error:
+            if self._trace is None:
+                raise
+            message = self._fail(parsed_args, error)
+            LOG.debug('imagex list failed', exc_info=True)
+            raise exceptions.CommandError(message) from error
+        finally:
+            self._restore_signals()
+
     def take_action(
         self, parsed_args: argparse.Namespace
     ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
         from osc_imagex import logfile
         from osc_imagex import tracing
 
+        if parsed_args.http_log_format and not parsed_args.http_log:
+            raise exceptions.CommandError(
+                '--http-log-format applies to --http-log files; '
+                'give one with --http-log <path>'
+            )
         trace = tracing.Trace(
             parsed_args.global_request_id or requestid.generate(),
             ['openstack'] + list(getattr(self.app, 'command_options', [])),
@@ -185,16 +220,15 @@ class ListImageX(osc_image.ListImage):
             raise exceptions.CommandError(str(error)) from None
         self._trace = trace
 
-        with (
-            self._closing_trace_on_failure(trace),
-            self._quiet_discovery_warnings(),
-        ):
+        with self._quiet_discovery_warnings():
             self._authenticate(trace)
             with self._paging_image_client(parsed_args):
                 columns, rows = super().take_action(parsed_args)
                 # Every request happens here, inside the trace, rather
                 # than later while cliff formats the rows.
-                return columns, list(rows)
+                listed = list(rows)
+        self._listing_done = True
+        return columns, listed
 
     def produce_output(
         self,
@@ -203,51 +237,43 @@ class ListImageX(osc_image.ListImage):
         data: Any,
     ) -> int:
         trace = self._trace
+        if trace is None:
+            raise RuntimeError('produce_output before take_action')
         stdout = self.app.stdout
         tee = _TeeWriter(stdout) if trace.logging else None
         if tee is not None:
             self.app.stdout = tee
         try:
-            with self._closing_trace_on_failure(trace):
-                result = super().produce_output(
-                    parsed_args, column_names, data
-                )
-            output = tee.getvalue() if tee is not None else None
+            result = super().produce_output(parsed_args, column_names, data)
         finally:
             self.app.stdout = stdout
-            self._restore_signals()
-        trace.finish(output=output)
+        trace.finish(output=tee.getvalue() if tee is not None else None)
         if parsed_args.request_summary:
             stdout.flush()
             trace.write_summary(self.app.stderr)
         return result
 
-    @contextlib.contextmanager
-    def _closing_trace_on_failure(
-        self, trace: tracing.Trace
-    ) -> Iterator[None]:
-        """Close the logs with what was captured and name the request IDs"""
-        self._handle_sigterm()
-        try:
-            yield
-        except Terminated:
-            self._stop(trace, 'terminated by SIGTERM')
-            sys.exit(128 + signal.SIGTERM)
-        except KeyboardInterrupt:
-            self._stop(trace, 'interrupted')
-            raise
-        except Exception as error:
-            message = trace.failure_message(error)
-            LOG.debug('imagex list failed', exc_info=True)
-            trace.finish(error_message=message)
-            self._restore_signals()
-            raise exceptions.CommandError(message) from error
-
-    def _stop(self, trace: tracing.Trace, why: str) -> None:
-        message = trace.failure_message(Exception(why))
+    def _fail(
+        self, parsed_args: argparse.Namespace, error: BaseException
+    ) -> str:
+        """Close the logs on a failure; the one-line message for the user"""
+        trace = self._trace
+        if trace is None:
+            return str(error)
+        # Once every request is done, a failure (writing the output) is
+        # not the last exchange's doing: only the global ID is named.
+        message = trace.failure_message(
+            error, name_last_exchange=not self._listing_done
+        )
         trace.finish(error_message=message)
-        self._restore_signals()
-        self.app.stderr.write(message + '\n')
+        if parsed_args.request_summary:
+            trace.write_summary(self.app.stderr)
+        return message
+
+    def _stop(self, parsed_args: argparse.Namespace, why: str) -> None:
+        if self._trace is not None:
+            message = self._fail(parsed_args, Exception(why))
+            self.app.stderr.write(message + '\n')
 
     @contextlib.contextmanager
     def _quiet_discovery_warnings(self) -> Iterator[None]:

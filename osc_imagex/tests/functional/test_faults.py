@@ -195,6 +195,28 @@ class TestInterruption(FaultTestCase):
         self.assert_logs_whole(logs)
 
 
+class TestClosedOutput(base.FunctionalTestCase):
+    def test_a_closed_pipe_exits_141_quietly_and_keeps_the_log(self):
+        log = self.path('trace.jsonl')
+        process = subprocess.Popen(
+            [base.OPENSTACK, 'imagex', 'list', '--http-log', log],
+            env=self.environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # The reader is gone before the command writes a line (| head -0).
+        process.stdout.close()
+        err = process.stderr.read()
+        process.wait(timeout=120)
+
+        self.assertEqual(141, process.returncode, err)
+        self.assertNotIn('global request ID', err)
+        records = self.read_jsonl(log)
+        self.assertEqual(4, len(self.exchanges(log)))
+        self.assertEqual('output pipe closed', records[-1]['message'])
+
+
 class TestSharedLog(base.FunctionalTestCase):
     def test_two_runs_append_whole_lines_to_one_file(self):
         log = self.path('shared.jsonl')

@@ -79,6 +79,9 @@ class TestSameOutputAsImageList(ImagexTestCase):
     def test_full_listing_with_server_filters(self):
         self.assert_same_output('--all', '--status', 'active', '--hidden')
 
+    def test_max_items_zero_means_no_limit(self):
+        self.assert_same_output('--max-items', '0')
+
 
 class TestRequestIds(ImagexTestCase):
     def test_every_request_carries_the_given_global_id(self):
@@ -343,6 +346,15 @@ class TestHttpLog(ImagexTestCase):
             self.assertEqual(1, len(err.strip().splitlines()), err)
         self.assertEqual([], self.cloud.requests())
 
+    def test_log_format_without_a_log_is_an_error(self):
+        status, out, err = self.openstack(
+            'imagex', 'list', '--http-log-format', 'har'
+        )
+
+        self.assertEqual(1, status)
+        self.assertIn('--http-log-format applies to --http-log files', err)
+        self.assertEqual([], self.cloud.requests())
+
     def test_log_file_option_stays_with_osc(self):
         # OSC takes --log-file for its own log; --http-log is ours.
         osc_log = self.path('osc.log')
@@ -404,6 +416,24 @@ class TestFailures(ImagexTestCase):
         records = fakes.read_jsonl(log)
         self.assertEqual(500, records[-2]['status'])
         self.assertEqual('error', records[-1]['record'])
+
+    def test_summary_is_printed_before_the_error_too(self):
+        self.cloud.adapter.register_uri(
+            'GET',
+            fakes.GLANCE_URL + '/v2/images',
+            status_code=500,
+            json={'message': 'boom'},
+        )
+
+        status, out, err = self.openstack(
+            'imagex', 'list', '--request-summary'
+        )
+
+        self.assertEqual(1, status)
+        lines = err.strip().splitlines()
+        self.assertTrue(lines[0].startswith('Global request ID: req-'))
+        self.assertEqual(['4', 'image', 'GET', '500'], lines[-2].split()[:4])
+        self.assertIn('500', lines[-1])
 
     def test_connection_refused_names_the_global_id(self):
         self.cloud.adapter.register_uri(

@@ -146,8 +146,11 @@ class TestServerSort(testtools.TestCase):
     def test_a_key_glance_cannot_sort_on_keeps_sorting_client_side(self):
         self.assertIsNone(listing.server_sort('name:asc,os_distro:asc'))
 
-    def test_size_is_not_sent_because_osc_compares_it_as_text(self):
-        self.assertIsNone(listing.server_sort('size:asc'))
+    def test_size_is_sent_although_osc_shows_it_sorted_as_text(self):
+        self.assertEqual('size:desc', listing.server_sort('size:desc'))
+
+    def test_a_property_keeps_sorting_client_side(self):
+        self.assertIsNone(listing.server_sort('owner:asc'))
 
 
 class _Response:

@@ -13,6 +13,7 @@
 import json
 import multiprocessing
 import os
+import signal
 import stat
 
 import fixtures
@@ -119,6 +120,22 @@ class TestStreamedLog(testtools.TestCase):
                 'test',
             )
             self.assertIn('cannot write HTTP log %s' % self.tmp, str(error))
+
+
+class TestSignalsHeld(testtools.TestCase):
+    def test_sigterm_waits_until_the_writes_are_done(self):
+        received = []
+        previous = signal.signal(
+            signal.SIGTERM, lambda signum, frame: received.append(signum)
+        )
+        self.addCleanup(signal.signal, signal.SIGTERM, previous)
+
+        with logfile._signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            during = list(received)
+
+        self.assertEqual([], during)
+        self.assertEqual([signal.SIGTERM], received)
 
 
 class TestDocumentLog(testtools.TestCase):
