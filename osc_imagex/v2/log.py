@@ -98,6 +98,18 @@ class ConvertLog(command.Command):
             log_format = export.format_for(parsed_args.output)
         else:
             log_format = export.FORMATS['text']
+
+        runs = list(dict.fromkeys(r.get('global_request_id') for r in records))
+        if len(runs) > 1 and log_format.name in _ONE_RUN_FORMATS:
+            # A diagram or a page tells the story of one run.
+            records = [
+                r for r in records if r.get('global_request_id') == runs[-1]
+            ]
+            self.app.stderr.write(
+                '%s holds %d runs; rendering the last one (%s); choose '
+                'another with --global-request-id\n'
+                % (parsed_args.log, len(runs), runs[-1])
+            )
         text = render(log_format, records, tracing.creator())
 
         if parsed_args.output:
@@ -112,6 +124,10 @@ class ConvertLog(command.Command):
                 raise exceptions.CommandError(str(error)) from None
         else:
             self.app.stdout.write(text)
+
+
+# Formats that show a single run; the others list every record.
+_ONE_RUN_FORMATS = ('mermaid', 'markdown')
 
 
 def _same_file(first: str, second: str) -> bool:

@@ -81,6 +81,20 @@ class TestLogConvert(test_list_command.ImagexTestCase):
         self.assertEqual(0, status, err)
         self.assertEqual(6, len(out.splitlines()))
 
+    def test_a_page_of_a_shared_log_shows_its_last_run(self):
+        log = self.record_run()
+        self.record_run()
+        last_id = fakes.read_jsonl(log)[-1]['global_request_id']
+
+        status, out, err = self.convert(log, '--format', 'markdown')
+
+        self.assertEqual(0, status, err)
+        self.assertEqual(1, out.count('## Request / Response'))
+        self.assertIn(last_id, out)
+        self.assertIn(
+            'holds 2 runs; rendering the last one (%s)' % last_id, err
+        )
+
     def test_corrupt_input_is_a_one_line_error_naming_the_line(self):
         log = self.record_run()
         with open(log, 'a') as stream:
