@@ -10,12 +10,19 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import json
+import os
 import re
+
+import jsonschema
 
 from osc_imagex import redact
 from osc_imagex.tests.functional import base
 
 GLOBAL_ID = base.GLOBAL_ID
+HAR_SCHEMA = os.path.join(
+    os.path.dirname(os.path.dirname(__file__)), 'unit', 'har-1.2.schema.json'
+)
 DEMO_IMAGES = (
     'cirros-0.5.2-x86_64-disk',
     'cirros-0.6.1-x86_64-disk',
@@ -109,6 +116,8 @@ class TestGlobalRequestId(base.FunctionalTestCase):
                 GLOBAL_ID,
                 '--marker',
                 DEMO_IMAGES[0],
+                '--project',
+                'admin',
                 '--http-log',
                 log,
             )
@@ -192,6 +201,30 @@ class TestHttpLog(base.FunctionalTestCase):
         self.assertEqual(
             [None, 'keystone', 'glance', 'glance'],
             [e['service_name'] for e in exchanges],
+        )
+
+    def test_har_of_a_real_run_is_valid_har_1_2(self):
+        har = self.path('trace.har')
+
+        self.assert_ok(
+            self.openstack('imagex', 'list', '--all', '--http-log', har)
+        )
+
+        with open(har) as stream:
+            document = json.load(stream)
+        with open(HAR_SCHEMA) as stream:
+            jsonschema.validate(document, json.load(stream))
+        entries = document['log']['entries']
+        self.assertEqual(
+            [('GET', 200), ('POST', 201), ('GET', 300), ('GET', 200)],
+            [
+                (e['request']['method'], e['response']['status'])
+                for e in entries
+            ],
+        )
+        self.assertEqual(
+            ['keystone', 'keystone', 'glance', 'glance'],
+            [e['_serviceName'] for e in entries],
         )
 
     def test_password_and_token_reach_no_log_format(self):
