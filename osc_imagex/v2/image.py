@@ -186,6 +186,10 @@ class ListImageX(osc_image.ListImage):
             # as it does for image list; the logs keep what was captured.
             if self._trace is not None:
                 self._trace.finish(error_message='output pipe closed')
+            # What is still buffered would fail again at exit, loudly.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
             raise
         except Exception as error:
             if self._trace is None:
@@ -245,6 +249,9 @@ class ListImageX(osc_image.ListImage):
             self.app.stdout = tee
         try:
             result = super().produce_output(parsed_args, column_names, data)
+            # A reader that went away shows here, inside the command,
+            # rather than at interpreter exit.
+            stdout.flush()
         finally:
             self.app.stdout = stdout
         trace.finish(output=tee.getvalue() if tee is not None else None)

@@ -24,6 +24,10 @@ GLOBAL_ID = base.GLOBAL_ID
 HOSTILE_NAME = 'evil;#%%<b>end\x1b[31mred\u202eltr\u00e9'
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class FaultTestCase(base.FunctionalTestCase):
     def setUp(self):
         super().setUp()
@@ -145,6 +149,9 @@ class TestInterruption(FaultTestCase):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # A shell starts background jobs with SIGINT ignored, and the
+            # tests may run as one; a terminal's Ctrl-C is what is tested.
+            preexec_fn=_default_sigint,
         )
         self.addCleanup(process.kill)
         deadline = time.monotonic() + 60
