@@ -110,7 +110,16 @@ class ConvertLog(command.Command):
                 'another with --global-request-id\n'
                 % (parsed_args.log, len(runs), runs[-1])
             )
-        text = render(log_format, records, tracing.creator())
+        try:
+            text = render(log_format, records, tracing.creator())
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            # Each line parsed and named its record type, but a field is
+            # missing or of the wrong type: a hand-edited or foreign log.
+            raise exceptions.CommandError(
+                '%s: a record has an unexpected shape (%s: %s); not a log '
+                'this version of osc-imagex wrote'
+                % (parsed_args.log, type(error).__name__, error)
+            ) from None
 
         if parsed_args.output:
             if _same_file(parsed_args.log, parsed_args.output):

@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import json
 import os
 
 from osc_imagex.tests.unit import fakes
@@ -121,6 +122,29 @@ class TestLogConvert(test_list_command.ImagexTestCase):
             err.strip(),
         )
         self.assertEqual(before, self.read(log))
+
+    def test_a_record_of_the_wrong_shape_is_a_one_line_error(self):
+        log = self.path('odd.jsonl')
+        record = {
+            'record': 'exchange',
+            'seq': 1,
+            'started': 'x',
+            'duration_ms': 'slow',
+            'caller': 'c',
+            'service': 's',
+            'method': 'GET',
+            'url': 'u',
+            'path': 'p',
+            'request': 5,
+        }
+        with open(log, 'w') as stream:
+            stream.write(json.dumps(record) + '\n')
+
+        status, out, err = self.convert(log, '--format', 'text')
+
+        self.assertEqual(1, status)
+        self.assertEqual(1, len(err.strip().splitlines()), err)
+        self.assertIn('%s: a record has an unexpected shape' % log, err)
 
     def test_unwritable_output_is_a_one_line_error(self):
         log = self.record_run()
