@@ -78,18 +78,15 @@ class Recorder:
 
     :param redactor: masks secrets in every record
     :param resolver: names the service behind each URL
-    :param global_request_id: the ID this run sends with every request
     """
 
     def __init__(
         self,
         redactor: redact.Redactor,
         resolver: services.ServiceResolver,
-        global_request_id: str,
     ) -> None:
         self.redactor = redactor
         self.resolver = resolver
-        self.global_request_id = global_request_id
         self.summaries: list[Summary] = []
         self._listeners: list[Callable[[Record], None]] = []
 
@@ -105,12 +102,6 @@ class Recorder:
     def emit(self, record: Record) -> None:
         for listener in self._listeners:
             listener(record)
-
-    def last_request_id(self) -> str | None:
-        for summary in reversed(self.summaries):
-            if summary.request_id:
-                return summary.request_id
-        return None
 
     def record(
         self,

@@ -81,7 +81,7 @@ class Trace:
         self.global_request_id = global_request_id
         self.redactor = redact.Redactor()
         self.recorder = capture.Recorder(
-            self.redactor, services.ServiceResolver(), global_request_id
+            self.redactor, services.ServiceResolver()
         )
         self.http_log = logfile.HttpLog()
         self.recorder.add_listener(self.http_log.write)
