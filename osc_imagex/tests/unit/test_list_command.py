@@ -45,6 +45,20 @@ class ImagexTestCase(testtools.TestCase):
     def path(self, name):
         return os.path.join(self.tmp, name)
 
+    def traced_list(self, *options):
+        """imagex list with a JSON-lines log and GLOBAL_ID"""
+        log = self.path('trace.jsonl')
+        status, out, err = self.openstack(
+            'imagex',
+            'list',
+            '--http-log',
+            log,
+            '--global-request-id',
+            GLOBAL_ID,
+            *options,
+        )
+        return status, out, err, log
+
 
 class TestSameOutputAsImageList(ImagexTestCase):
     images = [
@@ -397,16 +411,7 @@ class TestFailures(ImagexTestCase):
             json={'message': 'boom'},
             headers={'x-openstack-request-id': 'req-glance-failed'},
         )
-        log = self.path('trace.jsonl')
-
-        status, out, err = self.openstack(
-            'imagex',
-            'list',
-            '--http-log',
-            log,
-            '--global-request-id',
-            GLOBAL_ID,
-        )
+        status, out, err, log = self.traced_list()
 
         self.assertEqual(1, status)
         self.assertEqual(1, len(err.strip().splitlines()), err)
@@ -441,16 +446,7 @@ class TestFailures(ImagexTestCase):
             fakes.GLANCE_URL + '/v2/images',
             exc=requests.exceptions.ConnectionError('Connection refused'),
         )
-        log = self.path('trace.jsonl')
-
-        status, out, err = self.openstack(
-            'imagex',
-            'list',
-            '--http-log',
-            log,
-            '--global-request-id',
-            GLOBAL_ID,
-        )
+        status, out, err, log = self.traced_list()
 
         self.assertEqual(1, status)
         self.assertIn('global request ID %s' % GLOBAL_ID, err)
