@@ -94,9 +94,15 @@ class Recorder:
         self._listeners.append(listener)
 
     def attach(self, session: requests.Session) -> None:
-        """Wrap each transport adapter the session has mounted"""
+        """Wrap each transport adapter the session has mounted
+
+        A session that an earlier command already wraps (OSC's interactive
+        shell keeps one) is taken over by this recorder.
+        """
         for prefix, adapter in list(session.adapters.items()):
-            if not isinstance(adapter, RecordingAdapter):
+            if isinstance(adapter, RecordingAdapter):
+                adapter.recorder = self
+            else:
                 session.mount(prefix, RecordingAdapter(adapter, self))
 
     def emit(self, record: Record) -> None:

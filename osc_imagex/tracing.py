@@ -139,6 +139,14 @@ class Trace:
         self.recorder.attach(session.session)
         self._observed_session = session
 
+    def learn_catalog(self, auth_ref: Any) -> None:
+        """Name services from a token obtained before this trace began"""
+        catalog = getattr(
+            getattr(auth_ref, 'service_catalog', None), 'catalog', None
+        )
+        if isinstance(catalog, list):
+            self.recorder.resolver.learn_catalog(catalog)
+
     def _learn_config_secrets(self, config: dict[str, Any]) -> None:
         for name, value in (config.get('auth') or {}).items():
             if redact.is_secret_name(name):

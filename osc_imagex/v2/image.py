@@ -342,8 +342,10 @@ class ListImageX(osc_image.ListImage):
         finally:
             del client_manager.setup_auth
         # In interactive mode the session outlives one command and the
-        # hook above never fires; later exchanges are still observed.
+        # hook above never fires; later exchanges are still observed, and
+        # the catalog comes from the token the session already holds.
         observe()
+        trace.learn_catalog(client_manager.auth_ref)
 
     @contextlib.contextmanager
     def _paging_image_client(

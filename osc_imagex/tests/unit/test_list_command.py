@@ -179,6 +179,32 @@ class TestRequestIds(ImagexTestCase):
         self.assertEqual('req-keystone-token', rows[1][5])
         self.assertEqual('/v2/images?limit=25', rows[3][6])
 
+    def test_each_command_of_an_interactive_session_has_its_own_trace(self):
+        status, out, err = fakes.run_openstack(
+            fakes.AUTH_ARGS,
+            stdin='imagex list --request-summary\n'
+            'imagex list --request-summary\n',
+        )
+
+        summaries = err.split('Global request ID: ')[1:]
+        self.assertEqual(2, len(summaries), err)
+        # The second command reuses the first one's token.
+        self.assertEqual(
+            [
+                [
+                    ('identity', 'GET'),
+                    ('identity', 'POST'),
+                    ('image', 'GET'),
+                    ('image', 'GET'),
+                ],
+                [('image', 'GET')],
+            ],
+            [
+                [tuple(line.split()[1:3]) for line in summary.splitlines()[2:]]
+                for summary in summaries
+            ],
+        )
+
     def test_summary_is_off_by_default(self):
         status, out, err = self.openstack('imagex', 'list')
 
