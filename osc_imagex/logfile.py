@@ -266,6 +266,9 @@ def _parse_line(path: str, number: int, line: bytes) -> Any:
         raise LogReadError(
             '%s: not an osc-imagex log record (no "record" field)' % where
         )
+    # A log whose last line is cut (copied while a run was writing it) is
+    # refused like any other damage rather than converted in part: the
+    # user is told which line, and can cut it off knowingly.
     if record.get('log_version', 1) != 1:
         raise LogReadError(
             '%s: log version %r is not supported'

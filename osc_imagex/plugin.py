@@ -32,6 +32,9 @@ def make_client(instance: Any) -> Any:
     return instance.image
 
 
+# OSC asks every plugin module for a global API version option, so
+# "openstack --help" lists --os-imagex-api-version although only version 2
+# exists.
 def build_option_parser(
     parser: argparse.ArgumentParser,
 ) -> argparse.ArgumentParser:

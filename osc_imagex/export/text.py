@@ -74,6 +74,9 @@ def _response(record: dict[str, Any]) -> str:
     return _with_body(lines, common.body_text(response))
 
 
+# Known shortcoming: bodies are written as they are, not indented, so a
+# body can hold a line that looks like a ">>> [n]" heading; the JSON-lines
+# log is the unambiguous record, and this one is meant for reading.
 def _with_body(lines: list[str], body: str) -> str:
     text = '\n'.join(lines) + '\n'
     if body:

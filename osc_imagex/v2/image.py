@@ -136,6 +136,8 @@ class ListImageX(osc_image.ListImage):
             help='After the listing, print each HTTP exchange (service, '
             'method, status, time, request ID) to stderr',
         )
+        # Known shortcoming: "-" is an ordinary file name here; logging to
+        # standard output would mix the log with the listing.
         tracing_group.add_argument(
             '--http-log',
             metavar='<path>',
