@@ -13,6 +13,7 @@
 """Help text layout shared by the imagex commands."""
 
 import argparse
+from typing import NoReturn
 
 from cliff import _argparse
 
@@ -26,3 +27,16 @@ class ExampleFormatter(_argparse.SmartHelpFormatter):
 
 def keep_epilog_layout(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = ExampleFormatter
+
+
+def one_line_usage_errors(parser: argparse.ArgumentParser) -> None:
+    """Report a bad option in one line, without the usage block
+
+    The usage block (a dozen lines for imagex list) buries the one line
+    that says what is wrong; --help still shows it.
+    """
+
+    def error(message: str) -> NoReturn:
+        parser.exit(2, '%s: error: %s\n' % (parser.prog, message))
+
+    parser.error = error  # type: ignore[method-assign]

@@ -120,6 +120,7 @@ class ListImageX(osc_image.ListImage):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         helpformat.keep_epilog_layout(parser)
+        helpformat.one_line_usage_errors(parser)
         self._revive_page_size(parser)
         tracing_group = parser.add_argument_group('request tracing')
         tracing_group.add_argument(

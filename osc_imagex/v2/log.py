@@ -44,6 +44,7 @@ class ConvertLog(command.Command):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         helpformat.keep_epilog_layout(parser)
+        helpformat.one_line_usage_errors(parser)
         parser.add_argument(
             'log',
             metavar='<log>',

@@ -369,6 +369,7 @@ class TestBadInput(base.FunctionalTestCase):
         )
 
         self.assertEqual(2, result.status, result)
+        self.assertEqual(1, len(result.err.strip().splitlines()), result)
         self.assertIn("invalid choice: 'pdf'", result.err)
 
     def test_read_only_location_is_refused_before_any_request(self):

@@ -134,7 +134,14 @@ class TestRequestIds(ImagexTestCase):
         )
 
         self.assertEqual(2, status)
-        self.assertIn("invalid global request ID 'req-123'", err)
+        # One line; the program name is the test runner's in-process.
+        self.assertEqual(1, len(err.strip().splitlines()), err)
+        self.assertIn(
+            "imagex list: error: argument --global-request-id: invalid "
+            "global request ID 'req-123': expected req-<uuid4> in lower "
+            "case, e.g. req-",
+            err,
+        )
         self.assertEqual([], self.cloud.requests())
 
     def test_summary_lists_each_exchange_after_the_listing(self):
