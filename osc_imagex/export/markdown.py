@@ -211,5 +211,15 @@ def _tab(title: str, head: str, part: dict[str, Any]) -> list[str]:
     body = common.body_text(part)
     if body:
         language = 'json' if part.get('body_encoding') == 'json' else 'text'
-        lines += ['', _fence(common.printable(body), language, '    ')]
+        lines += ['', _fence(_defuse_snippets(body), language, '    ')]
     return lines
+
+
+# pymdownx.snippets (common in MkDocs sites) includes a file for a line
+# "--8<-- ..." even inside a code fence; a server could send one.
+_SNIPPET_LINE = re.compile(r'^(\s*)-(?=-*8<)', re.MULTILINE)
+
+
+def _defuse_snippets(body: str) -> str:
+    """Wire text for a fence: escapes shown, no snippet inclusion"""
+    return _SNIPPET_LINE.sub(r'\1\\u002d', common.printable(body))

@@ -767,3 +767,21 @@ class TestLargeBody(testtools.TestCase):
             ],
             rendered.splitlines()[-2:],
         )
+
+
+class TestMarkdownSnippets(testtools.TestCase):
+    def test_a_snippet_line_in_a_body_cannot_include_a_file(self):
+        record_set = records.normal_records()
+        exchange = common.exchanges(record_set)[-1]
+        exchange['response'] = dict(
+            exchange['response'],
+            body='ok\n--8<-- "/etc/passwd"\n  ---8<--- "x"\n',
+            body_encoding='text',
+        )
+
+        page = export.FORMATS['markdown'].render_document(
+            record_set, 'osc-imagex test'
+        )
+
+        self.assertNotRegex(page, r'(?m)^\s*-+8<')
+        self.assertIn('\\u002d-8<-- "/etc/passwd"', page)
