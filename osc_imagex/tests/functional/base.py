@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import fixtures
 import testtools
@@ -128,6 +129,25 @@ class FunctionalTestCase(testtools.TestCase):
     def assert_ok(self, result):
         self.assertEqual(0, result.status, result)
         return result
+
+    def wait_for_server_log(self, service, predicate, timeout=30):
+        """Wait until the service's log satisfies ``predicate``
+
+        uWSGI writes a request's access-log line after the response has
+        gone out, so the client can be done before the line is there.
+        """
+        path = self.cloud['%s_log' % service]
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.read(path)
+            if predicate(text):
+                return text
+            if time.monotonic() > deadline:
+                self.fail(
+                    '%s log %s: nothing matching %r after %ss'
+                    % (service, path, predicate, timeout)
+                )
+            time.sleep(0.2)
 
     def path(self, name):
         return os.path.join(self.tmp, name)

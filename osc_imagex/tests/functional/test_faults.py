@@ -13,6 +13,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -156,16 +157,21 @@ class TestInterruption(FaultTestCase):
         self.addCleanup(process.kill)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if (
-                os.path.exists(logs['jsonl'])
-                and len(self.exchanges(logs['jsonl'])) >= 3
-            ):
+            if self.whole_lines(logs['jsonl']) >= 4:
                 break
             time.sleep(0.1)
         time.sleep(0.5)
         process.send_signal(signum)
         out, err = process.communicate(timeout=60)
         return process.returncode, err, logs
+
+    def whole_lines(self, path):
+        """Lines written so far; the one being written is not counted"""
+        try:
+            with open(path, 'rb') as stream:
+                return stream.read().count(b'\n')
+        except FileNotFoundError:
+            return 0
 
     def assert_logs_whole(self, logs):
         exchanges = self.exchanges(logs['jsonl'])
@@ -372,19 +378,35 @@ class TestBadInput(base.FunctionalTestCase):
         self.assertEqual(1, len(result.err.strip().splitlines()), result)
         self.assertIn("invalid choice: 'pdf'", result.err)
 
-    def test_read_only_location_is_refused_before_any_request(self):
-        result = self.openstack(
-            'imagex', 'list', '--http-log', '/proc/imagex.jsonl'
-        )
+    def test_unwritable_log_is_refused_before_any_request(self):
+        # Nothing listens at the auth URL: a request sent before the log
+        # was checked would fail with "Connection refused" instead.
+        with socket.socket() as unused:
+            unused.bind(('127.0.0.1', 0))
+            port = unused.getsockname()[1]
+        nowhere = 'http://127.0.0.1:%d/v3' % port
+        a_file = self.path('a-file')
+        with open(a_file, 'w'):
+            pass
+        # /proc refuses new files even to root, who can write anywhere a
+        # mode bit would forbid.
+        for path in (
+            '/proc/imagex.jsonl',
+            os.path.join(a_file, 'trace.jsonl'),
+            self.tmp,
+            self.path('missing/trace.jsonl'),
+        ):
+            result = self.openstack(
+                '--os-auth-url', nowhere, 'imagex', 'list', '--http-log', path
+            )
 
-        self.assertEqual(1, result.status, result)
-        self.assertEqual(
-            [
-                'cannot write HTTP log /proc/imagex.jsonl: No such file or '
-                'directory'
-            ],
-            result.err.strip().splitlines(),
-        )
+            self.assertEqual(1, result.status, result)
+            lines = result.err.strip().splitlines()
+            self.assertEqual(1, len(lines), result)
+            self.assertTrue(
+                lines[0].startswith('cannot write HTTP log %s: ' % path),
+                result,
+            )
 
 
 class TestHostileImageNames(base.FunctionalTestCase):

@@ -128,22 +128,20 @@ class TestGlobalRequestId(base.FunctionalTestCase):
             {GLOBAL_ID}, {e['global_request_id'] for e in exchanges}
         )
         for service in ('keystone', 'glance'):
-            logged = self.read(self.cloud['%s_log' % service])
-            self.assertIn(GLOBAL_ID, logged, service)
+            self.wait_for_server_log(service, lambda text: GLOBAL_ID in text)
         # Glance logs its own request ID beside ours for each call.
-        glance_log = self.read(self.cloud['glance_log'])
         for exchange in exchanges:
             if exchange['service'] == 'image' and exchange['request_id']:
-                self.assertRegex(
-                    glance_log,
+                pair = re.compile(
                     re.escape(GLOBAL_ID)
                     + '.*'
                     + re.escape(exchange['request_id'])
                     + '|'
                     + re.escape(exchange['request_id'])
                     + '.*'
-                    + re.escape(GLOBAL_ID),
+                    + re.escape(GLOBAL_ID)
                 )
+                self.wait_for_server_log('glance', pair.search)
 
     def test_summary_names_each_exchange_and_its_request_id(self):
         result = self.assert_ok(
