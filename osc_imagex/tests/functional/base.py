@@ -126,6 +126,18 @@ class FunctionalTestCase(testtools.TestCase):
         self.assertIn('global request ID %s' % GLOBAL_ID, err_lines[-1])
         return err_lines[-1]
 
+    def assert_refused(self, result, log, statuses):
+        """The run failed on a response with one of ``statuses``
+
+        The last exchange in the log is that response, and the error
+        names its request ID besides GLOBAL_ID. Returns the exchange.
+        """
+        error = self.assert_failed(result)
+        refused = self.exchanges(log)[-1]
+        self.assertIn(refused['status'], statuses)
+        self.assertIn('request ID %s' % refused['request_id'], error)
+        return refused
+
     def assert_ok(self, result):
         self.assertEqual(0, result.status, result)
         return result
