@@ -1003,44 +1003,42 @@ def http(
     return status, rhdrs, doc
 
 
-def get_token(username, password, project):
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {
-                        "name": username,
-                        "domain": {"name": "Default"},
-                        "password": password,
-                    }
-                },
-            },
-            "scope": {
-                "project": {"name": project, "domain": {"name": "Default"}}
-            },
-        }
+def _password_auth(username, password, project=None):
+    identity = {
+        "methods": ["password"],
+        "password": {
+            "user": {
+                "name": username,
+                "domain": {"name": "Default"},
+                "password": password,
+            }
+        },
     }
-    _, hdrs, doc = http("POST", AUTH_URL + "/auth/tokens", body, ok=(201,))
+    auth = {"identity": identity}
+    if project:
+        auth["scope"] = {
+            "project": {"name": project, "domain": {"name": "Default"}}
+        }
+    return {"auth": auth}
+
+
+def get_token(username, password, project):
+    _, hdrs, doc = http(
+        "POST",
+        AUTH_URL + "/auth/tokens",
+        _password_auth(username, password, project),
+        ok=(201,),
+    )
     return hdrs["X-Subject-Token"], doc["token"]
 
 
 def password_works(username, password):
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {
-                        "name": username,
-                        "domain": {"name": "Default"},
-                        "password": password,
-                    }
-                },
-            }
-        }
-    }
-    status, _, _ = http("POST", AUTH_URL + "/auth/tokens", body, ok=(201, 401))
+    status, _, _ = http(
+        "POST",
+        AUTH_URL + "/auth/tokens",
+        _password_auth(username, password),
+        ok=(201, 401),
+    )
     return status == 201
 
 
