@@ -197,6 +197,10 @@ class Trace:
             )
         details.append('global request ID %s' % self.global_request_id)
         if last is not None and last.request_id:
+            # keystoneauth's HTTP errors name it already, with less context.
+            message = message.replace(
+                ' (Request-ID: %s)' % last.request_id, ''
+            )
             details.append(
                 'request ID %s from %s %s %s'
                 % (last.request_id, last.service, last.method, last.path)

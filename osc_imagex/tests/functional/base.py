@@ -136,6 +136,7 @@ class FunctionalTestCase(testtools.TestCase):
         refused = self.exchanges(log)[-1]
         self.assertIn(refused['status'], statuses)
         self.assertIn('request ID %s' % refused['request_id'], error)
+        self.assertEqual(1, error.count(refused['request_id']), error)
         return refused
 
     def assert_ok(self, result):

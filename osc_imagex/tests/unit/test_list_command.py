@@ -506,6 +506,8 @@ class TestFailures(ImagexTestCase):
 
         self.assertEqual(1, status)
         self.assertIn('request ID req-keystone-401', err)
+        # Named once, beside the call it came from.
+        self.assertEqual(1, err.count('req-keystone-401'), err)
         records = fakes.read_jsonl(log)
         self.assertEqual(
             [('GET', 200), ('POST', 401)],
