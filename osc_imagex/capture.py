@@ -117,9 +117,20 @@ class Recorder:
         duration_ms: float,
         error: BaseException | None = None,
         body_read: bool = True,
+        receive_ms: float | None = None,
     ) -> None:
+        """Record one exchange
+
+        :param receive_ms: of ``duration_ms``, the time spent reading the
+            response body after its headers had arrived
+        """
         record = self._build(
-            request, response, started, duration_ms, error, body_read
+            request,
+            response,
+            started,
+            (duration_ms, receive_ms),
+            error,
+            body_read,
         )
         status = response.status_code if response is not None else None
         self.summaries.append(
@@ -141,7 +152,7 @@ class Recorder:
         request: requests.PreparedRequest,
         response: requests.Response | None,
         started: str,
-        duration_ms: float,
+        timing: tuple[float, float | None],
         error: BaseException | None,
         body_read: bool,
     ) -> Record:
@@ -166,7 +177,8 @@ class Recorder:
             'global_request_id': self._sent_global_id(request_headers),
             'request_id': requestid.local_request_id(response_headers),
             'started': started,
-            'duration_ms': round(duration_ms, 3),
+            'duration_ms': round(timing[0], 3),
+            'receive_ms': None if timing[1] is None else round(timing[1], 3),
             'caller': CALLER,
             'service': service_type,
             'service_name': service_name,
@@ -273,7 +285,10 @@ class RecordingAdapter(adapters.BaseAdapter):
     ) -> requests.Response:
         started = _utc_now()
         clock = time.perf_counter()
+        receive_ms = None
         try:
+            # The inner adapter returns once the status line and headers
+            # are in; the body is still on the wire.
             response = self.inner.send(
                 request,
                 stream=stream,
@@ -285,14 +300,21 @@ class RecordingAdapter(adapters.BaseAdapter):
             if not stream:
                 # Read the body here so the timing covers it, and so a
                 # read that fails is recorded as this exchange's failure.
+                headers_in = time.perf_counter()
                 response.content  # noqa: B018
+                receive_ms = (time.perf_counter() - headers_in) * 1000
         except BaseException as error:
             elapsed = (time.perf_counter() - clock) * 1000
             self.recorder.record(request, None, started, elapsed, error)
             raise
         elapsed = (time.perf_counter() - clock) * 1000
         self.recorder.record(
-            request, response, started, elapsed, body_read=not stream
+            request,
+            response,
+            started,
+            elapsed,
+            body_read=not stream,
+            receive_ms=receive_ms,
         )
         return response
 

@@ -38,23 +38,26 @@ def render_document(records: list[dict[str, Any]], creator: str) -> str:
 
 def _entry(record: dict[str, Any]) -> dict[str, Any]:
     response = record.get('response')
-    wait = float(record.get('duration_ms') or 0)
+    total = float(record.get('duration_ms') or 0)
+    # Logs written before receive_ms existed count it all as waiting.
+    receive = min(float(record.get('receive_ms') or 0), total)
     entry = {
         'startedDateTime': record['started'],
-        'time': wait,
+        'time': total,
         'request': _request(record),
         'response': _response(record, response),
         'cache': {},
-        # The recorder times the exchange as a whole; HAR has no slot for
-        # that, so it is all "wait" and the parts it cannot split are 0.
+        # The recorder sees when the headers arrived and when the body was
+        # read, not the connection and sending that come before: those
+        # count as waiting, and "send" (which HAR requires) is 0.
         'timings': {
             'blocked': -1,
             'dns': -1,
             'connect': -1,
             'ssl': -1,
             'send': 0,
-            'wait': wait,
-            'receive': 0,
+            'wait': round(total - receive, 3),
+            'receive': receive,
         },
         '_seq': record['seq'],
         '_globalRequestId': record.get('global_request_id'),

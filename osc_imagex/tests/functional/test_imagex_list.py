@@ -224,6 +224,13 @@ class TestHttpLog(base.FunctionalTestCase):
             ['keystone', 'keystone', 'glance', 'glance'],
             [e['_serviceName'] for e in entries],
         )
+        for entry in entries:
+            timings = entry['timings']
+            self.assertGreater(timings['wait'], 0)
+            self.assertGreaterEqual(timings['receive'], 0)
+            self.assertAlmostEqual(
+                entry['time'], timings['wait'] + timings['receive'], 2
+            )
 
     def test_password_and_token_reach_no_log_format(self):
         token = self.assert_ok(

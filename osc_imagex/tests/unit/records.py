@@ -147,6 +147,7 @@ class RunBuilder:
         reason: str | None = None,
         authenticated: bool = True,
         duration_ms: float = 12.5,
+        receive_ms: float | None = 0.75,
     ) -> Record:
         """An exchange that got a response
 
@@ -172,6 +173,7 @@ class RunBuilder:
                 service,
                 service_name,
                 duration_ms,
+                receive_ms=receive_ms,
                 request_id=requestid.local_request_id(received),
                 http_version='HTTP/1.1',
                 status=status,
@@ -206,6 +208,7 @@ class RunBuilder:
                 service,
                 service_name,
                 duration_ms,
+                receive_ms=None,
                 request_id=None,
                 http_version=None,
                 status=None,
@@ -284,6 +287,7 @@ class RunBuilder:
             'request_id': details.pop('request_id'),
             'started': started.isoformat(),
             'duration_ms': duration_ms,
+            'receive_ms': details.pop('receive_ms'),
             'caller': 'openstack',
             'service': service,
             'service_name': service_name,

@@ -586,6 +586,23 @@ class TestHar(testtools.TestCase):
                 sum(t for t in entry['timings'].values() if t >= 0),
             )
 
+    def test_receive_is_the_time_after_the_headers(self):
+        timings = self.entries(records.normal_records())[1]['timings']
+
+        self.assertEqual(
+            {'send': 0, 'wait': 186.625, 'receive': 0.75},
+            {k: timings[k] for k in ('send', 'wait', 'receive')},
+        )
+
+    def test_a_log_without_receive_times_counts_all_as_waiting(self):
+        record_set = records.normal_records()
+        for record in exchanges(record_set):
+            del record['receive_ms']
+
+        for entry in self.entries(record_set):
+            self.assertEqual(0, entry['timings']['receive'])
+            self.assertEqual(entry['time'], entry['timings']['wait'])
+
     def test_json_content_parses_back_to_the_body(self):
         page = exchanges(records.hostile_records())[3]['response']['body']
         content = self.entries(records.hostile_records())[3]['response'][

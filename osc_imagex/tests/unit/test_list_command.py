@@ -345,6 +345,12 @@ class TestHttpLog(ImagexTestCase):
             {GLOBAL_ID}, {r['global_request_id'] for r in records}
         )
         self.assertEqual('req-keystone-token', exchanges[1]['request_id'])
+        for exchange in exchanges:
+            # The body is read after the headers, within the exchange.
+            self.assertGreaterEqual(exchange['receive_ms'], 0)
+            self.assertLessEqual(
+                exchange['receive_ms'], exchange['duration_ms']
+            )
         self.assertEqual('keystone', exchanges[1]['service_name'])
         self.assertEqual('glance', exchanges[3]['service_name'])
         self.assertEqual(out, records[-1]['text'])
@@ -491,6 +497,7 @@ class TestFailures(ImagexTestCase):
         ]
         self.assertEqual('/v2/images?limit=1000', failed[0]['path'])
         self.assertIn('Connection refused', failed[0]['error'])
+        self.assertIsNone(failed[0]['receive_ms'])
 
     def test_failed_token_request_is_logged_with_its_request_id(self):
         self.cloud.adapter.register_uri(
