@@ -137,8 +137,6 @@ class ListImageX(osc_image.ListImage):
             help='After the listing, print each HTTP exchange (service, '
             'method, status, time, request ID) to stderr',
         )
-        # Known shortcoming: "-" is an ordinary file name here; logging to
-        # standard output would mix the log with the listing.
         tracing_group.add_argument(
             '--http-log',
             metavar='<path>',
@@ -146,7 +144,8 @@ class ListImageX(osc_image.ListImage):
             default=[],
             help='Write every HTTP exchange, redacted, to <path>; the '
             'format follows the extension (.jsonl, .log/.txt, .har, .mmd, '
-            '.md; anything else: JSON lines). Repeat for several files.',
+            '.md; anything else: JSON lines). Repeat for several files. '
+            'Standard output carries the listing; /dev/stderr works.',
         )
         tracing_group.add_argument(
             '--http-log-format',
@@ -213,6 +212,13 @@ class ListImageX(osc_image.ListImage):
             raise exceptions.CommandError(
                 '--http-log-format applies to --http-log files; '
                 'give one with --http-log <path>'
+            )
+        if '-' in parsed_args.http_log:
+            # Other tools read "-" as standard output, where the listing
+            # goes; a file named "-" would surprise everyone.
+            raise exceptions.CommandError(
+                '--http-log - would mix the log with the listing on '
+                'standard output; give a file path, or /dev/stderr'
             )
         trace = tracing.Trace(
             parsed_args.global_request_id or requestid.generate(),

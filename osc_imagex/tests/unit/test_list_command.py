@@ -408,6 +408,22 @@ class TestHttpLog(ImagexTestCase):
         self.assertIn('--http-log-format applies to --http-log files', err)
         self.assertEqual([], self.cloud.requests())
 
+    def test_dash_is_not_a_log_file_name(self):
+        here = self.useFixture(fixtures.TempDir()).path
+        self.addCleanup(os.chdir, os.getcwd())
+        os.chdir(here)
+
+        status, out, err = self.openstack('imagex', 'list', '--http-log', '-')
+
+        self.assertEqual(1, status)
+        self.assertEqual(
+            '--http-log - would mix the log with the listing on standard '
+            'output; give a file path, or /dev/stderr',
+            err.strip(),
+        )
+        self.assertEqual([], self.cloud.requests())
+        self.assertEqual([], os.listdir(here))
+
     def test_log_file_option_stays_with_osc(self):
         # OSC takes --log-file for its own log; --http-log is ours.
         osc_log = self.path('osc.log')
