@@ -58,12 +58,12 @@ def _encode(text: str) -> bytes:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM back until the writes inside are done
+    """Hold Ctrl-C, SIGTERM and SIGHUP back until the writes are done
 
     So a record reaches every log file or none, and a document is never
     left half replaced; the signal is acted on right after.
     """
-    held = {signal.SIGINT, signal.SIGTERM}
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
         yield

@@ -90,12 +90,23 @@ class _TeeWriter(io.StringIO):
         self._stream.flush()
 
 
+# Signals whose default action ends the run: they are raised where the
+# command is instead, so that the logs get closed first. (Ctrl-C arrives as
+# KeyboardInterrupt already.) A signal ignored when the command starts, as
+# nohup ignores SIGHUP, stays ignored.
+_ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
 class Terminated(BaseException):
-    """SIGTERM, raised where the command is so that logs get closed"""
+    """An ending signal, raised where the command is"""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 def _raise_terminated(signum: int, frame: Any) -> None:
-    raise Terminated('SIGTERM')
+    raise Terminated(signum)
 
 
 class ListImageX(osc_image.ListImage):
@@ -114,8 +125,8 @@ class ListImageX(osc_image.ListImage):
     _trace: tracing.Trace | None = None
     # Whether every request of the listing is done (only output is left).
     _listing_done = False
-    # The SIGTERM handler in place before this command installed its own.
-    _previous_sigterm: Any = None
+    # The handlers in place before this command installed its own.
+    _previous_handlers: dict[int, Any] | None = None
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -174,12 +185,12 @@ class ListImageX(osc_image.ListImage):
         """List, print, and close the logs however the command ends"""
         self._trace = None
         self._listing_done = False
-        self._handle_sigterm()
+        self._handle_ending_signals()
         try:
             return super().run(parsed_args)
-        except Terminated:
-            self._stop(parsed_args, 'terminated by SIGTERM')
-            sys.exit(128 + signal.SIGTERM)
+        except Terminated as ended:
+            self._stop(parsed_args, 'terminated by %s' % ended)
+            sys.exit(128 + ended.signum)
         except KeyboardInterrupt:
             self._stop(parsed_args, 'interrupted')
             raise
@@ -289,7 +300,12 @@ class ListImageX(osc_image.ListImage):
     def _stop(self, parsed_args: argparse.Namespace, why: str) -> None:
         if self._trace is not None:
             message = self._fail(parsed_args, Exception(why))
-            self.app.stderr.write(message + '\n')
+            try:
+                self.app.stderr.write(message + '\n')
+            except OSError:
+                # After SIGHUP the terminal may be gone; the logs, closed
+                # by now, hold the message.
+                pass
 
     @contextlib.contextmanager
     def _quiet_discovery_warnings(self) -> Iterator[None]:
@@ -308,22 +324,26 @@ class ListImageX(osc_image.ListImage):
             for logger, level in zip(loggers, levels):
                 logger.setLevel(level)
 
-    def _handle_sigterm(self) -> None:
-        if self._previous_sigterm is not None:
+    def _handle_ending_signals(self) -> None:
+        if self._previous_handlers is not None:
             return
+        previous: dict[int, Any] = {}
         try:
-            self._previous_sigterm = signal.signal(
-                signal.SIGTERM, _raise_terminated
-            )
+            for signum in _ENDING_SIGNALS:
+                if signal.getsignal(signum) is signal.SIG_IGN:
+                    continue
+                previous[signum] = signal.signal(signum, _raise_terminated)
         except ValueError:
             # Not the main thread (an embedding application): leave the
-            # signal alone; logs are then closed only on ordinary failures.
-            self._previous_sigterm = None
+            # signals alone; logs are then closed only on ordinary failures.
+            return
+        self._previous_handlers = previous
 
     def _restore_signals(self) -> None:
-        if self._previous_sigterm is not None:
-            signal.signal(signal.SIGTERM, self._previous_sigterm)
-            self._previous_sigterm = None
+        if self._previous_handlers is not None:
+            for signum, handler in self._previous_handlers.items():
+                signal.signal(signum, handler)
+            self._previous_handlers = None
 
     def _authenticate(self, trace: tracing.Trace) -> None:
         """Authenticate as OSC would, with the trace in place first"""

@@ -29,6 +29,11 @@ def _default_sigint():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _as_nohup():
+    _default_sigint()
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
 class FaultTestCase(base.FunctionalTestCase):
     def setUp(self):
         super().setUp()
@@ -127,8 +132,8 @@ class TestServicesDown(FaultTestCase):
 
 
 class TestInterruption(FaultTestCase):
-    def interrupt(self, signum):
-        self.proxy.delay('/v2/images', 10)
+    def interrupt(self, signum, delay=10, preexec_fn=_default_sigint):
+        self.proxy.delay('/v2/images', delay)
         logs = {
             ext: self.path('trace.' + ext)
             for ext in ('jsonl', 'log', 'har', 'md')
@@ -150,7 +155,7 @@ class TestInterruption(FaultTestCase):
             text=True,
             # A shell starts background jobs with SIGINT ignored, and the
             # tests may run as one; a terminal's Ctrl-C is what is tested.
-            preexec_fn=_default_sigint,
+            preexec_fn=preexec_fn,
         )
         self.addCleanup(process.kill)
         deadline = time.monotonic() + 60
@@ -204,6 +209,30 @@ class TestInterruption(FaultTestCase):
             err, r'^interrupted \(.*global request ID %s' % GLOBAL_ID
         )
         self.assert_logs_whole(logs)
+
+    def test_sighup_exits_129_with_whole_logs(self):
+        status, err, logs = self.interrupt(signal.SIGHUP)
+
+        self.assertEqual(129, status, err)
+        self.assertNotIn('Traceback', err)
+        self.assertRegex(
+            err, r'^terminated by SIGHUP \(.*global request ID %s' % GLOBAL_ID
+        )
+        self.assert_logs_whole(logs)
+
+    def test_sighup_under_nohup_is_ignored(self):
+        status, err, logs = self.interrupt(
+            signal.SIGHUP, delay=3, preexec_fn=_as_nohup
+        )
+
+        self.assertEqual(0, status, err)
+        exchanges = self.exchanges(logs['jsonl'])
+        self.assertEqual(200, exchanges[-1]['status'])
+        self.assertEqual(
+            'output', self.read_jsonl(logs['jsonl'])[-1]['record']
+        )
+        with open(logs['har']) as stream:
+            self.assertEqual(4, len(json.load(stream)['log']['entries']))
 
 
 class TestClosedOutput(base.FunctionalTestCase):
