@@ -33,6 +33,7 @@ import os
 import signal
 import stat
 import tempfile
+import time
 from typing import Any
 
 from osc_imagex import export
@@ -110,26 +111,53 @@ class StreamedLog:
 
 
 class DocumentLog:
+    """A whole document (HAR, Mermaid, Markdown), replaced as it grows
+
+    It is rewritten after an exchange when the last rewrite took at most
+    ``REFRESH_SHARE`` of the time since, so that a process killed outright
+    leaves the exchanges up to a moment ago while rewriting never costs a
+    long run more than that share; and always on close.
+    """
+
+    REFRESH_SHARE = 0.1
+
     def __init__(
         self,
         path: str,
         render_document: Callable[[list[dict[str, Any]], str], str],
         creator: str,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = path
         self._render = render_document
         self.creator = creator
         self.records: list[dict[str, Any]] = []
+        self._clock = clock
+        self._replaced_at = 0.0
+        self._replace_cost = 0.0
         self._replace()
 
     def write(self, record: dict[str, Any]) -> None:
         self.records.append(record)
+        if record.get('record') != 'exchange':
+            return
+        since = self._clock() - self._replaced_at
+        if self._replace_cost <= since * self.REFRESH_SHARE:
+            try:
+                self._replace()
+            except LogFileError:
+                # The request being recorded is no place to fail; close
+                # tries again and reports it.
+                pass
 
     def close(self) -> None:
         self._replace()
 
     def _replace(self) -> None:
+        started = self._clock()
         replace_file(self.path, self._render(self.records, self.creator))
+        self._replaced_at = self._clock()
+        self._replace_cost = self._replaced_at - started
 
 
 class HttpLog:

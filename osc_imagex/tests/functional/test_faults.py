@@ -132,8 +132,20 @@ class TestServicesDown(FaultTestCase):
 
 
 class TestInterruption(FaultTestCase):
-    def interrupt(self, signum, delay=10, preexec_fn=_default_sigint):
-        self.proxy.delay('/v2/images', delay)
+    def interrupt(
+        self,
+        signum,
+        delay=10,
+        preexec_fn=_default_sigint,
+        options=(),
+        lines_first=4,
+    ):
+        """Signal a run of imagex list while Glance holds its listing
+
+        :param lines_first: JSON lines the run has written when it is
+            signalled (the run record and the exchanges before the hold)
+        """
+        self.proxy.delay('/v2/images?', delay)
         logs = {
             ext: self.path('trace.' + ext)
             for ext in ('jsonl', 'log', 'har', 'md')
@@ -144,6 +156,7 @@ class TestInterruption(FaultTestCase):
             'list',
             '--global-request-id',
             GLOBAL_ID,
+            *options,
         ]
         for path in logs.values():
             argv += ['--http-log', path]
@@ -160,7 +173,7 @@ class TestInterruption(FaultTestCase):
         self.addCleanup(process.kill)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if self.whole_lines(logs['jsonl']) >= 4:
+            if self.whole_lines(logs['jsonl']) >= lines_first:
                 break
             time.sleep(0.1)
         time.sleep(0.5)
@@ -233,6 +246,26 @@ class TestInterruption(FaultTestCase):
         )
         with open(logs['har']) as stream:
             self.assertEqual(4, len(json.load(stream)['log']['entries']))
+
+    def test_sigkill_leaves_documents_of_the_exchanges_before(self):
+        # The marker lookup takes long enough for the documents to be
+        # rewritten after it, before Glance holds the listing.
+        marker = self.cloud['images']['cirros-0.5.2-x86_64-disk']
+        self.proxy.delay('/v2/images/', 1.5)
+
+        status, err, logs = self.interrupt(
+            signal.SIGKILL, options=('--marker', marker), lines_first=5
+        )
+
+        self.assertEqual(-signal.SIGKILL, status, err)
+        self.assertEqual(
+            ['/v3', '/v3/auth/tokens', '/', '/v2/images/' + marker],
+            [e['path'] for e in self.exchanges(logs['jsonl'])],
+        )
+        with open(logs['har']) as stream:
+            entries = json.load(stream)['log']['entries']
+        self.assertEqual([1, 2, 3, 4], [e['_seq'] for e in entries])
+        self.assertIn('GET /v2/images/' + marker, self.read(logs['md']))
 
 
 class TestClosedOutput(base.FunctionalTestCase):

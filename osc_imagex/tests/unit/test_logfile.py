@@ -180,6 +180,82 @@ class TestDocumentLog(testtools.TestCase):
         self.assertEqual(0o600, stat.S_IMODE(os.stat(self.path).st_mode))
 
 
+def _exchange(seq):
+    return {'record': 'exchange', 'seq': seq}
+
+
+class FakeClock:
+    """Time that passes only when told to; rendering can be made slow"""
+
+    def __init__(self):
+        self.now = 100.0
+        self.render_seconds = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def render(self, records, creator):
+        self.now += self.render_seconds
+        return json.dumps([r['seq'] for r in records if 'seq' in r])
+
+
+class TestDocumentRefresh(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'trace.har'
+        )
+        self.clock = FakeClock()
+
+    def open(self):
+        return logfile.DocumentLog(
+            self.path, self.clock.render, 'test', clock=self.clock
+        )
+
+    def on_disk(self):
+        with open(self.path) as stream:
+            return json.load(stream)
+
+    def test_a_cheap_document_is_current_after_every_exchange(self):
+        document = self.open()
+        for seq in (1, 2, 3):
+            self.clock.now += 0.01
+            document.write(_exchange(seq))
+
+            self.assertEqual(list(range(1, seq + 1)), self.on_disk())
+
+    def test_rewriting_takes_at_most_a_tenth_of_the_time(self):
+        self.clock.render_seconds = 1.0
+        document = self.open()
+
+        self.clock.now += 5
+        document.write(_exchange(1))
+        self.assertEqual([], self.on_disk())
+
+        self.clock.now += 5
+        document.write(_exchange(2))
+        self.assertEqual([1, 2], self.on_disk())
+
+    def test_records_other_than_exchanges_wait_for_close(self):
+        document = self.open()
+        self.clock.now += 1
+        document.write({'record': 'output', 'seq': 'output'})
+        self.assertEqual([], self.on_disk())
+
+        document.close()
+        self.assertEqual(['output'], self.on_disk())
+
+    def test_a_failed_refresh_is_reported_by_close(self):
+        document = self.open()
+        os.remove(self.path)
+        os.rmdir(os.path.dirname(self.path))
+
+        self.clock.now += 1
+        document.write(_exchange(1))
+        error = self.assertRaises(logfile.LogFileError, document.close)
+        self.assertIn(self.path, str(error))
+
+
 class TestSpecialFiles(testtools.TestCase):
     def setUp(self):
         super().setUp()
