@@ -16,8 +16,9 @@ Two layers. The first knows where OpenStack puts secrets: token headers,
 the password, application-credential and TOTP parts of an auth request,
 query parameters and command-line options with telling names. The second
 remembers every secret value the first one met, and the credentials the
-command was given, and scrubs any literal copy of them that turns up
-anywhere else (an error body echoing a token, a URL, free text).
+command was given, and scrubs any copy of them that turns up anywhere
+else (an error body echoing a token, a URL, free text), as it is or in the
+escaped and encoded spellings a server would echo it in.
 
 Tokens become a SHA-256 digest, as keystoneauth's ``--debug`` output does,
 so one token can be followed from the response that issued it to every
@@ -25,6 +26,7 @@ request that used it. Passwords and other secrets become ``***``.
 """
 
 import hashlib
+import html
 import json
 import re
 from typing import Any, TypeVar, cast
@@ -103,6 +105,34 @@ _SENSITIVE_WORD = re.compile(
 _MIN_LITERAL_LENGTH = 4
 
 
+def _spellings(value: str) -> set[str]:
+    """The ways a value can be written where a server echoes it back
+
+    As is; escaped in a JSON string (ASCII-only as keystoneauth sends it,
+    or not; with "/" escaped, as some servers do); percent-encoded in a
+    URL or a form (either case of hex digits); escaped in an HTML page.
+    """
+    in_json = {
+        json.dumps(value, ensure_ascii=ascii_only)[1:-1]
+        for ascii_only in (True, False)
+    }
+    in_json |= {text.replace('/', '\\/') for text in in_json}
+    in_url = {
+        encode(value, safe=safe)
+        for encode in (parse.quote, parse.quote_plus)
+        for safe in ('', '/')
+    }
+    in_url |= {_LOWER_HEX.sub(_lower, text) for text in in_url}
+    return {value, html.escape(value)} | in_json | in_url
+
+
+_LOWER_HEX = re.compile('%[0-9A-F]{2}')
+
+
+def _lower(match: re.Match[str]) -> str:
+    return match.group(0).lower()
+
+
 def may_name_secrets(json_text: str) -> bool:
     """Whether a JSON document could have keys that :meth:`json` masks"""
     return '\\u' in json_text or _SENSITIVE_WORD.search(json_text) is not None
@@ -132,6 +162,8 @@ class Redactor:
     """Masks secrets; remembers each one it masks."""
 
     def __init__(self) -> None:
+        self._learned: set[str] = set()
+        # Every spelling of every learned value, to what replaces it.
         self._replacements: dict[str, str] = {}
         self._pattern: re.Pattern[str] | None = None
         self._json_pattern: re.Pattern[str] | None = None
@@ -146,9 +178,11 @@ class Redactor:
     def _learn(self, value: Any, replacement: str) -> None:
         if not isinstance(value, str) or not value:
             return
-        if value in self._replacements or value == replacement:
+        if value in self._learned or value == replacement:
             return
-        self._replacements[value] = replacement
+        self._learned.add(value)
+        for spelling in _spellings(value):
+            self._replacements.setdefault(spelling, replacement)
         self._pattern = None
         self._json_pattern = None
 

@@ -49,15 +49,16 @@ class _QuietServer(http.server.ThreadingHTTPServer):
 
 
 class _Rule:
-    def __init__(self, path, times, status=None, delay=0.0):
+    def __init__(self, path, times, status=None, delay=0.0, echo=False):
         self.path = path
         self.remaining = times
         self.status = status
         self.delay = delay
+        self.echo = echo
 
 
 class FaultProxy(fixtures.Fixture):
-    """Forwards to ``target``; ``fail`` and ``delay`` script faults"""
+    """Forwards to ``target``; ``fail``, ``delay``, ``echo`` script faults"""
 
     def __init__(self, target):
         super().__init__()
@@ -96,6 +97,14 @@ class FaultProxy(fixtures.Fixture):
         """The next ``times`` requests under ``path`` get ``status``"""
         self.rules.append(_Rule(path, times, status=status))
 
+    def echo(self, path, status, times=1):
+        """The next ``times`` requests under ``path`` get ``status``
+
+        Their own body comes back in the reply's body and in a header, as
+        a careless server's error page might send it.
+        """
+        self.rules.append(_Rule(path, times, status=status, echo=True))
+
     def delay(self, path, seconds, times=1):
         """The next ``times`` requests under ``path`` wait, then pass"""
         self.rules.append(_Rule(path, times, delay=seconds))
@@ -114,17 +123,24 @@ class FaultProxy(fixtures.Fixture):
         body = handler.rfile.read(length) if length else None
         rule = self._take_rule(handler.path)
         if rule is not None and rule.status:
-            self._reply_fault(handler, rule.status)
+            self._reply_fault(handler, rule.status, body if rule.echo else b'')
             return
         if rule is not None and rule.delay:
             time.sleep(rule.delay)
         self._forward(handler, body)
 
-    def _reply_fault(self, handler, status):
+    def _reply_fault(self, handler, status, echoed=b''):
+        message = 'injected fault'
+        if echoed:
+            message += ' for %s' % echoed.decode('utf-8', 'replace')
+        # Keystone's error shape, which keystoneauth puts in its message.
         payload = json.dumps(
-            {'message': 'injected fault', 'code': status}
+            {'error': {'message': message, 'code': status}},
+            ensure_ascii=False,
         ).encode()
         handler.send_response(status)
+        if echoed:
+            handler.send_header('X-Echo', echoed.decode('latin-1'))
         handler.send_header('Content-Type', 'application/json')
         handler.send_header('Content-Length', str(len(payload)))
         handler.send_header('x-openstack-request-id', 'req-%s' % uuid.uuid4())

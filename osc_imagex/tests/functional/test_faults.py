@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+from urllib import parse
 
 from osc_imagex.tests.functional import base
 from osc_imagex.tests.functional import faultproxy
@@ -404,6 +405,99 @@ class TestAuthFailures(base.FunctionalTestCase):
         self.assertEqual('***', credential['secret'])
         for path in paths:
             self.assertNotIn(created['Secret'], self.read(path), path)
+
+
+class TestEchoedSecrets(base.FunctionalTestCase):
+    """A password with JSON, URL and HTML metacharacters, echoed back"""
+
+    def setUp(self):
+        super().setUp()
+        suffix = os.getpid()
+        self.username = 'imagex-tricky-%d' % suffix
+        self.password = 'Sp "q\\\u00fc+/%%&=;\u00e9 <>#Zz9-%d' % suffix
+        self.assert_ok(
+            self.openstack(
+                'user',
+                'create',
+                self.username,
+                '--password',
+                self.password,
+                '--project',
+                'admin',
+            )
+        )
+        self.addCleanup(self.openstack, 'user', 'delete', self.username)
+        self.assert_ok(
+            self.openstack(
+                'role',
+                'add',
+                '--user',
+                self.username,
+                '--project',
+                'admin',
+                'member',
+            )
+        )
+        self.paths = [
+            self.path('trace.' + ext)
+            for ext in ('jsonl', 'log', 'har', 'mmd', 'md')
+        ]
+
+    def as_tricky_user(self, *argv):
+        logs = []
+        for path in self.paths:
+            logs += ['--http-log', path]
+        return self.openstack(
+            '--os-username',
+            self.username,
+            '--os-password',
+            self.password,
+            *argv,
+            *logs,
+        )
+
+    def spellings(self):
+        value = self.password
+        return {
+            value,
+            json.dumps(value)[1:-1],
+            json.dumps(value, ensure_ascii=False)[1:-1],
+            parse.quote(value, safe=''),
+            parse.quote_plus(value),
+        }
+
+    def test_no_spelling_of_the_password_reaches_any_log(self):
+        keystone = self.useFixture(
+            faultproxy.FaultProxy(self.cloud['keystone_url'])
+        )
+        keystone.echo('/v3/auth/tokens', 400)
+
+        # The password as an image name puts it in a query string.
+        listed = self.as_tricky_user('imagex', 'list', '--name', self.password)
+        echoed = self.as_tricky_user(
+            '--os-auth-url', keystone.url + '/v3', 'imagex', 'list'
+        )
+
+        self.assert_ok(listed)
+        self.assertEqual(1, echoed.status, echoed)
+        self.assertIn('injected fault', echoed.err)
+        for spelling in self.spellings():
+            self.assertNotIn(spelling, echoed.err)
+        echo = [e for e in self.exchanges(self.paths[0]) if e['status'] == 400]
+        self.assertEqual(
+            ['***'],
+            [
+                e['request']['body']['auth']['identity']['password']['user'][
+                    'password'
+                ]
+                for e in echo
+            ],
+        )
+        self.assertIn('X-Echo', echo[0]['response']['headers'])
+        for path in self.paths:
+            content = self.read(path)
+            for spelling in self.spellings():
+                self.assertNotIn(spelling, content, path)
 
 
 class TestBadInput(base.FunctionalTestCase):

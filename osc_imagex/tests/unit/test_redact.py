@@ -11,7 +11,9 @@
 # under the License.
 
 import json
+import re
 import string
+from urllib import parse
 
 from hypothesis import assume
 from hypothesis import given
@@ -249,7 +251,11 @@ class TestScrub(testtools.TestCase):
 # Secrets as generated: printable, with JSON and regex metacharacters, long
 # enough that they cannot occur by chance in the surrounding record.
 _SECRETS = strategies.text(
-    alphabet=string.ascii_letters + string.digits + '"\\{}[]().*+?^$|#;%&=',
+    alphabet=(
+        string.ascii_letters
+        + string.digits
+        + '"\\{}[]().*+?^$|#;%&=/<>\' `~!@,:\u00fc\u00e9\u20ac\U0001f600'
+    ),
     min_size=8,
     max_size=40,
 )
@@ -264,7 +270,14 @@ def _render_everything(records):
     return '\n'.join(outputs)
 
 
-def _exchange(redactor, request_headers, request_body, response_headers, url):
+def _exchange(
+    redactor,
+    request_headers,
+    request_body,
+    response_headers,
+    url,
+    response_text=None,
+):
     return redactor.scrub(
         {
             'record': 'exchange',
@@ -287,9 +300,9 @@ def _exchange(redactor, request_headers, request_body, response_headers, url):
             },
             'response': {
                 'headers': redactor.headers(response_headers),
-                'body': None,
-                'body_encoding': None,
-                'body_size': 0,
+                'body': response_text,
+                'body_encoding': 'text' if response_text else None,
+                'body_size': len(response_text or ''),
             },
         }
     )
@@ -309,8 +322,14 @@ class TestNoSecretReachesAnyFormat(testtools.TestCase):
         baseline = self._render('\x00a', '\x00b', '\x00c', '\x00d')
         for value in (password, token, secret, passcode):
             assume(value not in baseline)
-            self.assertNotIn(value, rendered)
-            self.assertNotIn(json.dumps(value)[1:-1], rendered)
+            for spelling in (
+                value,
+                json.dumps(value)[1:-1],
+                json.dumps(value, ensure_ascii=False)[1:-1],
+                parse.quote(value, safe=''),
+                parse.quote_plus(value),
+            ):
+                self.assertNotIn(spelling, rendered)
 
     @staticmethod
     def _render(password, token, secret, passcode):
@@ -356,8 +375,27 @@ class TestNoSecretReachesAnyFormat(testtools.TestCase):
             {'X-Subject-Token': token},
             'http://h/v3/auth/tokens?token=%s&password=%s' % (token, password),
         )
+        # A server that echoes what it was sent, in the spellings of JSON
+        # and of URLs, and a query that carries the values as data.
+        echo = _exchange(
+            redactor,
+            {'X-Auth-Token': token},
+            None,
+            {'X-Echo': json.dumps(body)},
+            'http://h/v2/images?name=%s&tag=%s&owner=%s'
+            % (
+                parse.quote_plus(password),
+                parse.quote(secret, safe=''),
+                re.sub(
+                    '%[0-9A-F]{2}',
+                    lambda match: match.group(0).lower(),
+                    parse.quote(passcode),
+                ),
+            ),
+            response_text=json.dumps(body, ensure_ascii=False),
+        )
         error = {
             'record': 'error',
             'message': redactor.scrub('echo %s %s' % (password, token)),
         }
-        return _render_everything([run, exchange, error])
+        return _render_everything([run, exchange, echo, error])
