@@ -146,6 +146,14 @@ def server_sort(sort: str | None) -> str | None:
         if key not in SERVER_SORT_KEYS or direction not in ('', 'asc', 'desc'):
             return None
         keys.append('%s:%s' % (key, direction or 'asc'))
+    # Glance breaks ties by created_at and id in the direction of the last
+    # key; the full listing sorts Glance's default order (newest first) on
+    # the client, so ties come newest first there. Say so explicitly, so
+    # a partial listing orders ties as the full one does.
+    given = {key.partition(':')[0] for key in keys}
+    keys += [
+        '%s:desc' % key for key in ('created_at', 'id') if key not in given
+    ]
     return ','.join(keys)
 
 

@@ -103,6 +103,41 @@ class TestSameOutputAsImageList(base.FunctionalTestCase):
         self.assert_same_output('--all', '--long', '--sort-column', 'Size')
 
 
+class TestPartialListings(base.FunctionalTestCase):
+    def test_limit_and_marker_follow_the_full_listing_through_ties(self):
+        name = 'imagex-tie-%d' % os.getpid()
+        for _ in range(4):
+            created = json.loads(
+                self.assert_ok(
+                    self.openstack(
+                        'image', 'create', name, '--private', '-f', 'json'
+                    )
+                ).out
+            )
+            self.addCleanup(self.openstack, 'image', 'delete', created['id'])
+
+        def ids(*options):
+            result = self.assert_ok(
+                self.openstack(
+                    'imagex',
+                    'list',
+                    '--name',
+                    name,
+                    '-f',
+                    'value',
+                    '-c',
+                    'ID',
+                    *options,
+                )
+            )
+            return result.out.split()
+
+        full = ids()
+        self.assertEqual(4, len(full))
+        self.assertEqual(full[:2], ids('--limit', '2'))
+        self.assertEqual(full[2:], ids('--limit', '2', '--marker', full[1]))
+
+
 class TestGlobalRequestId(base.FunctionalTestCase):
     def test_services_log_the_global_id_of_every_request(self):
         log = self.path('trace.jsonl')

@@ -12,6 +12,7 @@
 
 """A fake Keystone and Glance on requests-mock, for in-process runs."""
 
+import datetime
 import io
 import json
 import re
@@ -80,7 +81,14 @@ CATALOG = [
 ]
 
 
+_EPOCH = datetime.datetime(2026, 1, 1)
+
+
 def make_image(number, **overrides):
+    # Newer as the number falls, so that Glance's default order (newest
+    # first) is the order the images are made in.
+    created = _EPOCH - datetime.timedelta(seconds=number)
+    stamp = created.strftime('%Y-%m-%dT%H:%M:%SZ')
     image = {
         'id': str(uuid.UUID(int=number)),
         'name': 'image-%04d' % number,
@@ -98,8 +106,8 @@ def make_image(number, **overrides):
         'disk_format': 'raw',
         'min_disk': 0,
         'min_ram': 0,
-        'created_at': '2026-01-01T00:00:%02dZ' % (number % 60),
-        'updated_at': '2026-01-01T00:00:%02dZ' % (number % 60),
+        'created_at': stamp,
+        'updated_at': stamp,
         'virtual_size': None,
         'self': '/v2/images/%s' % number,
         'file': '/v2/images/%s/file' % number,
@@ -226,13 +234,7 @@ class FakeCloud(fixtures.Fixture):
         query = request.qs
         limit = min(int(query.get('limit', ['25'])[0]), self.api_limit_max)
         images = self.images
-        if 'sort' in query:
-            key, _, direction = query['sort'][0].partition(':')
-            images = sorted(
-                images,
-                key=lambda i: i.get(key) or '',
-                reverse=direction == 'desc',
-            )
+        images = sorted_as_glance(images, query.get('sort', [''])[0])
         start = 0
         if 'marker' in query:
             ids = [image['id'] for image in images]
@@ -254,6 +256,30 @@ class FakeCloud(fixtures.Fixture):
 
     def requests(self):
         return self.adapter.request_history
+
+
+def sorted_as_glance(images, sort):
+    """Images in the order Glance gives for a ``sort`` parameter
+
+    Glance sorts newest first by default and breaks ties by created_at,
+    then id, in the direction of the only key given or else descending.
+    """
+    keys = [item.partition(':')[::2] for item in sort.split(',') if item]
+    if not keys:
+        keys = [('created_at', 'desc')]
+    tie_direction = keys[0][1] if len(keys) == 1 else 'desc'
+    given = {key for key, _ in keys}
+    keys += [
+        (k, tie_direction) for k in ('created_at', 'id') if k not in given
+    ]
+    # Stable sorts from the last key to the first.
+    for key, direction in reversed(keys):
+        images = sorted(
+            images,
+            key=lambda image, key=key: image.get(key) or '',
+            reverse=direction == 'desc',
+        )
+    return images
 
 
 def _forget_cached_clients():

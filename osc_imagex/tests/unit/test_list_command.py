@@ -293,6 +293,25 @@ class TestCorrectedRows(ImagexTestCase):
 
         self.assertEqual(['n-00', 'n-01', 'n-02', 'n-03', 'n-04'], names)
 
+    def test_tied_rows_come_in_the_order_of_the_full_listing(self):
+        # The fake sorts as Glance does, ties broken by the direction of
+        # the only sort key unless told otherwise.
+        self.cloud.images = [
+            fakes.make_image(n, name='dup' if n < 4 else 'z-%d' % n)
+            for n in range(8)
+        ]
+        full = self.ids('imagex', 'list')
+
+        self.assertEqual(full, self.ids('image', 'list'))
+        self.assertEqual(full[:3], self.ids('imagex', 'list', '--limit', '3'))
+        rest = self.ids('imagex', 'list', '--limit', '3', '--marker', full[2])
+        self.assertEqual(full[3:6], rest)
+
+    def ids(self, *argv):
+        status, out, err = self.openstack(*argv, '-f', 'value', '-c', 'ID')
+        self.assertEqual(0, status, err)
+        return out.split()
+
     def test_full_listing_sends_no_sort(self):
         self.names('imagex', 'list')
 

@@ -139,15 +139,26 @@ class TestImageRow(testtools.TestCase):
 class TestServerSort(testtools.TestCase):
     def test_sortable_keys_are_passed_with_directions(self):
         self.assertEqual(
-            'name:asc,created_at:desc',
+            'name:asc,created_at:desc,id:desc',
             listing.server_sort('name,created_at:desc'),
+        )
+
+    def test_ties_are_broken_newest_first_as_in_the_full_listing(self):
+        self.assertEqual(
+            'name:asc,created_at:desc,id:desc', listing.server_sort('name')
+        )
+        self.assertEqual(
+            'created_at:asc,id:desc', listing.server_sort('created_at:asc')
         )
 
     def test_a_key_glance_cannot_sort_on_keeps_sorting_client_side(self):
         self.assertIsNone(listing.server_sort('name:asc,os_distro:asc'))
 
     def test_size_is_sent_although_osc_shows_it_sorted_as_text(self):
-        self.assertEqual('size:desc', listing.server_sort('size:desc'))
+        self.assertEqual(
+            'size:desc,created_at:desc,id:desc',
+            listing.server_sort('size:desc'),
+        )
 
     def test_a_property_keeps_sorting_client_side(self):
         self.assertIsNone(listing.server_sort('owner:asc'))
