@@ -167,6 +167,9 @@ class HttpLog:
         self.files: list[StreamedLog | DocumentLog] = []
 
     def open(self, path: str, format_name: str | None, creator: str) -> None:
+        """Open one more log file; a file given twice is written once"""
+        if any(same_file(path, f.path) for f in self.files):
+            return
         log_format = export.format_for(path, format_name)
         if log_format.render_record is not None:
             self.files.append(StreamedLog(path, log_format.render_record))
@@ -193,6 +196,16 @@ class HttpLog:
             raise LogFileError('; '.join(errors))
 
 
+def same_file(path: str, other: str) -> bool:
+    """Whether two paths name one file, existing or to be created"""
+    if os.path.realpath(path) == os.path.realpath(other):
+        return True
+    try:
+        return os.path.samefile(path, other)
+    except OSError:
+        return False
+
+
 def replace_file(path: str, text: str) -> None:
     """Write a whole file atomically, mode 0600
 
@@ -217,8 +230,10 @@ def replace_file(path: str, text: str) -> None:
 
     directory = os.path.dirname(target)
     try:
+        # Cut, so that a name near the length limit has room for the
+        # temporary file's prefix and random part.
         fd, temporary = tempfile.mkstemp(
-            dir=directory, prefix='.%s.' % os.path.basename(path)
+            dir=directory, prefix='.%s.' % os.path.basename(target)[:64]
         )
     except OSError as error:
         raise LogFileError(_describe(path, error)) from error
@@ -274,7 +289,17 @@ def read_records(path: str) -> list[dict[str, Any]]:
         ) from error
     if not records:
         raise LogReadError('%s: no records: not an osc-imagex log' % path)
+    # Record types a later version adds are passed over, but a log needs
+    # some that this one knows.
+    if not any(r['record'] in _KNOWN_RECORDS for r in records):
+        raise LogReadError(
+            '%s: no run, exchange, output or error records: not an '
+            'osc-imagex log' % path
+        )
     return records
+
+
+_KNOWN_RECORDS = frozenset(('run', 'exchange', 'output', 'error'))
 
 
 def _parse_line(path: str, number: int, line: bytes) -> Any:

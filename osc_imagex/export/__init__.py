@@ -77,9 +77,11 @@ EXTENSIONS = {
 DEFAULT_FORMAT = 'jsonl'
 
 
-def format_for(path: str, requested: str | None = None) -> Format:
+def format_for(
+    path: str, requested: str | None = None, default: str = DEFAULT_FORMAT
+) -> Format:
     """The format asked for, else the one the file name suggests"""
     if requested:
         return FORMATS[requested]
     extension = os.path.splitext(path)[1].lower()
-    return FORMATS[EXTENSIONS.get(extension, DEFAULT_FORMAT)]
+    return FORMATS[EXTENSIONS.get(extension, default)]

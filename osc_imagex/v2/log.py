@@ -13,7 +13,6 @@
 """``openstack imagex log convert``: render a saved log, offline."""
 
 import argparse
-import os
 from typing import Any
 
 from osc_lib.command import command
@@ -55,13 +54,14 @@ class ConvertLog(command.Command):
             metavar='<format>',
             choices=export.NAMES,
             help='Output format: %s (default: from the --output '
-            'extension, else text)' % ', '.join(export.NAMES),
+            'extension if it names one, else text)' % ', '.join(export.NAMES),
         )
         parser.add_argument(
             '-o',
             '--output',
             metavar='<path>',
-            help='Write to <path> (mode 0600) instead of standard output',
+            help='Write to <path> (mode 0600) instead of standard output '
+            '("-")',
         )
         parser.add_argument(
             '--global-request-id',
@@ -93,10 +93,12 @@ class ConvertLog(command.Command):
                     % (parsed_args.log, parsed_args.global_request_id)
                 )
 
+        # "-" is standard output, as for most tools that take a file.
+        output = None if parsed_args.output == '-' else parsed_args.output
         if parsed_args.format:
             log_format = export.FORMATS[parsed_args.format]
-        elif parsed_args.output:
-            log_format = export.format_for(parsed_args.output)
+        elif output:
+            log_format = export.format_for(output, default='text')
         else:
             log_format = export.FORMATS['text']
 
@@ -122,14 +124,14 @@ class ConvertLog(command.Command):
                 % (parsed_args.log, type(error).__name__, error)
             ) from None
 
-        if parsed_args.output:
-            if _same_file(parsed_args.log, parsed_args.output):
+        if output:
+            if logfile.same_file(parsed_args.log, output):
                 raise exceptions.CommandError(
                     '%s is the log being converted; choose another --output'
-                    % parsed_args.output
+                    % output
                 )
             try:
-                logfile.replace_file(parsed_args.output, text)
+                logfile.replace_file(output, text)
             except logfile.LogFileError as error:
                 raise exceptions.CommandError(str(error)) from None
         else:
@@ -138,13 +140,6 @@ class ConvertLog(command.Command):
 
 # Formats that show a single run; the others list every record.
 _ONE_RUN_FORMATS = ('mermaid', 'markdown')
-
-
-def _same_file(first: str, second: str) -> bool:
-    try:
-        return os.path.samefile(first, second)
-    except OSError:
-        return False
 
 
 def render(

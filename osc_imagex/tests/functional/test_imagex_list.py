@@ -305,6 +305,54 @@ class TestHttpLog(base.FunctionalTestCase):
         self.assertIn(redact.digest(token), sent_tokens)
 
 
+class TestLogConvert(base.FunctionalTestCase):
+    def test_offline_conversion_equals_what_the_run_wrote(self):
+        direct = {
+            ext: self.path('direct.' + ext)
+            for ext in ('log', 'har', 'mmd', 'md')
+        }
+        log = self.path('trace.jsonl')
+        logs = ['--http-log', log, '--http-log', log]
+        for path in direct.values():
+            logs += ['--http-log', path]
+        self.assert_ok(self.openstack('imagex', 'list', *logs))
+        # No cloud and no credentials from here on.
+        offline = self.environment(OS_CLOUD=None, OS_CLIENT_CONFIG_FILE=None)
+
+        self.assertEqual(
+            ['run', 'exchange', 'exchange', 'exchange', 'exchange', 'output'],
+            [r['record'] for r in self.read_jsonl(log)],
+        )
+        for ext, path in direct.items():
+            converted = self.path('converted.' + ext)
+            self.assert_ok(
+                self.openstack(
+                    'imagex',
+                    'log',
+                    'convert',
+                    log,
+                    '-o',
+                    converted,
+                    env=offline,
+                )
+            )
+            self.assertEqual(self.read(path), self.read(converted), ext)
+        to_stdout = self.assert_ok(
+            self.openstack(
+                'imagex',
+                'log',
+                'convert',
+                log,
+                '-o',
+                '-',
+                '--format',
+                'mermaid',
+                env=offline,
+            )
+        )
+        self.assertEqual(self.read(direct['mmd']), to_stdout.out)
+
+
 class TestFailures(base.FunctionalTestCase):
     def test_wrong_password_names_keystones_request_id(self):
         result, log = self.traced_list(

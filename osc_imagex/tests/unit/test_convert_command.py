@@ -13,6 +13,8 @@
 import json
 import os
 
+import fixtures
+
 from osc_imagex.tests.unit import fakes
 from osc_imagex.tests.unit import test_list_command
 
@@ -58,6 +60,28 @@ class TestLogConvert(test_list_command.ImagexTestCase):
 
         self.assertEqual(0, status, err)
         self.assertIn('>>> [2] openstack -> keystone (identity): POST', out)
+
+    def test_an_output_without_a_known_extension_gets_text(self):
+        log = self.record_run()
+        for name in ('converted', 'converted.out'):
+            output = self.path(name)
+
+            status, out, err = self.convert(log, '-o', output)
+
+            self.assertEqual(0, status, err)
+            self.assertTrue(self.read(output).startswith('#### openstack'))
+
+    def test_dash_output_is_standard_output(self):
+        log = self.record_run()
+        here = self.useFixture(fixtures.TempDir()).path
+        self.addCleanup(os.chdir, os.getcwd())
+        os.chdir(here)
+
+        status, out, err = self.convert(log, '-o', '-', '--format', 'mermaid')
+
+        self.assertEqual(0, status, err)
+        self.assertTrue(out.startswith('sequenceDiagram\n'))
+        self.assertEqual([], os.listdir(here))
 
     def test_format_option_wins_over_the_output_extension(self):
         log = self.record_run()

@@ -256,6 +256,38 @@ class TestDocumentRefresh(testtools.TestCase):
         self.assertIn(self.path, str(error))
 
 
+class TestHttpLogFiles(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def test_a_file_given_twice_is_written_once(self):
+        path = os.path.join(self.tmp, 'trace.jsonl')
+        os.symlink(path, os.path.join(self.tmp, 'link.jsonl'))
+        log = logfile.HttpLog()
+        for name in ('trace.jsonl', 'trace.jsonl', 'link.jsonl'):
+            log.open(os.path.join(self.tmp, name), None, 'osc-imagex 1.0')
+
+        log.write({'record': 'output', 'text': 'x'})
+        log.close()
+
+        with open(path) as stream:
+            self.assertEqual(1, len(stream.readlines()))
+
+    def test_documents_take_names_up_to_the_file_system_limit(self):
+        limit = os.pathconf(self.tmp, 'PC_NAME_MAX')
+        for extension in ('.har', '.md', '.mmd', '.jsonl'):
+            name = 'b' * (limit - len(extension)) + extension
+            path = os.path.join(self.tmp, name)
+
+            log = logfile.HttpLog()
+            log.open(path, None, 'osc-imagex 1.0')
+            log.close()
+
+            self.assertTrue(os.path.isfile(path), extension)
+        self.assertEqual(4, len(os.listdir(self.tmp)))
+
+
 class TestSpecialFiles(testtools.TestCase):
     def setUp(self):
         super().setUp()
@@ -338,6 +370,13 @@ class TestReadRecords(testtools.TestCase):
             b'{"record": "exchange", "seq": 1}\n',
             '%(path)s:1: exchange record lacks started, duration_ms, '
             'caller, service, method, url, path, request',
+        )
+
+    def test_a_file_of_unknown_record_types_is_refused(self):
+        self.assert_refused(
+            b'{"record": "bogus"}\n{"record": "other"}\n',
+            '%(path)s: no run, exchange, output or error records: not an '
+            'osc-imagex log',
         )
 
     def test_empty_file_is_refused(self):
