@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from openstackclient.image.v2 import image as osc_image
 from osc_lib import exceptions
+from osc_lib import utils
 
 from osc_imagex import export
 from osc_imagex import requestid
@@ -224,6 +225,10 @@ class ListImageX(osc_image.ListImage):
                 '--http-log-format applies to --http-log files; '
                 'give one with --http-log <path>'
             )
+        if parsed_args.sort:
+            # image list finds a bad --sort only after listing everything;
+            # OSC's own check, run on no rows, finds it before any request.
+            utils.sort_items([], parsed_args.sort)
         if '-' in parsed_args.http_log:
             # Other tools read "-" as standard output, where the listing
             # goes; a file named "-" would surprise everyone.

@@ -505,6 +505,7 @@ class TestBadInput(base.FunctionalTestCase):
         for options, expected in (
             (('--marker', 'no-such-image'), 'No Image found for'),
             (('--project', 'no-such-project'), 'No Project found for'),
+            (('--sort', 'name:sideways'), 'not a valid sort direction'),
         ):
             result = self.openstack('imagex', 'list', *options)
 

@@ -241,6 +241,19 @@ class TestPaging(ImagexTestCase):
         self.assertEqual(2000, len(out.splitlines()))
         self.assertEqual(5, len(self.image_requests()))
 
+    def test_a_bad_sort_direction_is_refused_before_any_request(self):
+        status, out, err = self.openstack(
+            'imagex', 'list', '--sort', 'name:sideways'
+        )
+
+        self.assertEqual(1, status)
+        self.assertEqual(
+            "'sideways' is not a valid sort direction for sort key name, "
+            "use 'asc' or 'desc' instead",
+            err.strip(),
+        )
+        self.assertEqual([], self.cloud.requests())
+
     def test_page_size_must_be_positive(self):
         for value in ('0', '-5', 'ten'):
             status, out, err = self.openstack(
