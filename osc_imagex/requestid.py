@@ -41,8 +41,8 @@ def parse_global_request_id(value: str) -> str:
     """argparse type for --global-request-id"""
     if not is_valid(value):
         raise argparse.ArgumentTypeError(
-            'invalid global request ID %r: expected req-<uuid4> in lower '
-            'case, e.g. %s' % (value, generate())
+            'invalid global request ID %r: expected req- and a lower-case '
+            'UUID, e.g. %s' % (value, generate())
         )
     return value
 

@@ -76,8 +76,21 @@ CONSTRAINTS = os.path.join(
 )
 
 HOST = "127.0.0.1"
-KEYSTONE_PORT = int(os.environ.get("IMAGEX_KEYSTONE_PORT") or 25000)
-GLANCE_PORT = int(os.environ.get("IMAGEX_GLANCE_PORT") or 25292)
+
+
+def _port(service, variable, default):
+    """The port asked for, else the one this cloud was set up with"""
+    if os.environ.get(variable):
+        return int(os.environ[variable])
+    try:
+        with open(CLOUD_JSON) as f:
+            return int(json.load(f)["ports"][service])
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+
+
+KEYSTONE_PORT = _port("keystone", "IMAGEX_KEYSTONE_PORT", 25000)
+GLANCE_PORT = _port("glance", "IMAGEX_GLANCE_PORT", 25292)
 PORTS = {"keystone": KEYSTONE_PORT, "glance": GLANCE_PORT}
 SERVICES = ("keystone", "glance")
 REGION = "RegionOne"

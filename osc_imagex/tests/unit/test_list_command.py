@@ -138,8 +138,8 @@ class TestRequestIds(ImagexTestCase):
         self.assertEqual(1, len(err.strip().splitlines()), err)
         self.assertIn(
             "imagex list: error: argument --global-request-id: invalid "
-            "global request ID 'req-123': expected req-<uuid4> in lower "
-            "case, e.g. req-",
+            "global request ID 'req-123': expected req- and a lower-case "
+            "UUID, e.g. req-",
             err,
         )
         self.assertEqual([], self.cloud.requests())
