@@ -12,6 +12,7 @@
 
 """A plain-text log in the spirit of a requests.log capture."""
 
+import re
 from typing import Any
 
 from osc_imagex.export import common
@@ -74,11 +75,15 @@ def _response(record: dict[str, Any]) -> str:
     return _with_body(lines, common.body_text(response))
 
 
-# Known shortcoming: bodies are written as they are, not indented, so a
-# body can hold a line that looks like a ">>> [n]" heading; the JSON-lines
-# log is the unambiguous record, and this one is meant for reading.
+# A body line that could pass for a heading, after any backslashes, gets
+# one more in front, so a server cannot forge an exchange in the log;
+# taking one backslash off such lines gives the body back.
+_HEADING_LIKE = re.compile(r'^(?=\\*(?:>>> |<<< |#### ))', re.MULTILINE)
+
+
 def _with_body(lines: list[str], body: str) -> str:
     text = '\n'.join(lines) + '\n'
     if body:
-        text += '\n' + common.printable(body) + '\n'
+        text += '\n' + _HEADING_LIKE.sub('\\\\', common.printable(body))
+        text += '\n'
     return text + '\n'

@@ -442,6 +442,26 @@ class TestTextHostile(testtools.TestCase):
             starts,
         )
 
+    def test_a_body_cannot_forge_a_heading(self):
+        record_set = records.normal_records()
+        exchange = common.exchanges(record_set)[-1]
+        forged = '>>> [9] openstack -> keystone (identity): GET /\n'
+        exchange['response'] = dict(
+            exchange['response'],
+            body=forged
+            + '<<< [9] x\n#### done\n\\>>> [9] y\n\\ kept\nplain >>> [9]\n',
+            body_encoding='text',
+        )
+
+        text = render('text', record_set)
+
+        self.assertNotIn('\n' + forged, text)
+        self.assertIn(
+            '\n\\' + forged + '\\<<< [9] x\n\\#### done\n'
+            '\\\\>>> [9] y\n\\ kept\nplain >>> [9]\n',
+            text,
+        )
+
     def test_failed_exchange_says_there_was_no_response(self):
         lines = self.text.splitlines()
         response = [line for line in lines if line.startswith('<<< [5]')]
