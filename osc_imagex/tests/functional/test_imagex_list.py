@@ -323,33 +323,19 @@ class TestLogConvert(base.FunctionalTestCase):
             ['run', 'exchange', 'exchange', 'exchange', 'exchange', 'output'],
             [r['record'] for r in self.read_jsonl(log)],
         )
-        for ext, path in direct.items():
-            converted = self.path('converted.' + ext)
-            self.assert_ok(
+
+        def convert(*options):
+            return self.assert_ok(
                 self.openstack(
-                    'imagex',
-                    'log',
-                    'convert',
-                    log,
-                    '-o',
-                    converted,
-                    env=offline,
+                    'imagex', 'log', 'convert', log, *options, env=offline
                 )
             )
+
+        for ext, path in direct.items():
+            converted = self.path('converted.' + ext)
+            convert('-o', converted)
             self.assertEqual(self.read(path), self.read(converted), ext)
-        to_stdout = self.assert_ok(
-            self.openstack(
-                'imagex',
-                'log',
-                'convert',
-                log,
-                '-o',
-                '-',
-                '--format',
-                'mermaid',
-                env=offline,
-            )
-        )
+        to_stdout = convert('-o', '-', '--format', 'mermaid')
         self.assertEqual(self.read(direct['mmd']), to_stdout.out)
 
 
