@@ -123,7 +123,9 @@ def _spellings(value: str) -> set[str]:
         for safe in ('', '/')
     }
     in_url |= {_LOWER_HEX.sub(_lower, text) for text in in_url}
-    return {value, html.escape(value)} | in_json | in_url
+    in_html = {html.escape(value, quote=False), html.escape(value)}
+    in_html.add(html.escape(value).replace('&#x27;', '&#39;'))
+    return {value} | in_json | in_url | in_html
 
 
 _LOWER_HEX = re.compile('%[0-9A-F]{2}')

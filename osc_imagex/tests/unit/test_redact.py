@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import html
 import json
 import re
 import string
@@ -241,6 +242,31 @@ class TestScrub(testtools.TestCase):
         scrubbed = redactor.scrub({'a': [{'b': 'x pa"ss\\wörd y'}]})
 
         self.assertEqual({'a': [{'b': 'x *** y'}]}, scrubbed)
+
+    def test_every_spelling_a_server_echoes_is_scrubbed(self):
+        secret = 'a "b\'c" <d> & e/f+g \u00fc'
+        redactor = redact.Redactor()
+        redactor.learn_secret(secret)
+        spellings = [
+            json.dumps(secret)[1:-1],
+            json.dumps(secret, ensure_ascii=False)[1:-1],
+            json.dumps(secret)[1:-1].replace('/', '\\/'),
+            parse.quote(secret),
+            parse.quote(secret, safe=''),
+            parse.quote_plus(secret),
+            re.sub(
+                '%[0-9A-F]{2}',
+                lambda match: match.group(0).lower(),
+                parse.quote_plus(secret),
+            ),
+            html.escape(secret),
+            html.escape(secret, quote=False),
+            html.escape(secret).replace('&#x27;', '&#39;'),
+        ]
+
+        scrubbed = redactor.scrub(['<%s>' % s for s in spellings])
+
+        self.assertEqual(['<***>'] * len(spellings), scrubbed)
 
     def test_nothing_learned_leaves_data_untouched(self):
         data = {'a': ['b', 1, None]}
