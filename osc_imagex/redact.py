@@ -32,6 +32,8 @@ import re
 from typing import Any, TypeVar, cast
 from urllib import parse
 
+from requests import utils as requests_utils
+
 MASK = '***'
 
 _T = TypeVar('_T')
@@ -92,6 +94,12 @@ _SECRET_OPTIONS = (
     '--os-code',
 )
 
+# The OS_* variables OSC reads those options from (OS_CODE, OS_IDP_OTP_KEY).
+_SECRET_VARIABLES = frozenset(
+    'OS_' + option[len('--os-') :].upper().replace('-', '_')
+    for option in _SECRET_OPTIONS
+)
+
 # A JSON text can hold a key the structural layer masks only if one of
 # these words occurs in it somewhere; when none does (an image page, as a
 # rule) the walk is skipped. An escape (\\u0070assword) could hide a word,
@@ -108,31 +116,62 @@ _MIN_LITERAL_LENGTH = 4
 def _spellings(value: str) -> set[str]:
     """The ways a value can be written where a server echoes it back
 
-    As is; escaped in a JSON string (ASCII-only as keystoneauth sends it,
-    or not; with "/" escaped, as some servers do); percent-encoded in a
-    URL or a form (either case of hex digits); escaped in an HTML page.
+    As is; in a JSON string; in a URL, a path or a form; in an HTML page;
+    and an HTML page or a JSON string quoting a JSON string (an error page
+    showing the request body).
     """
-    in_json = {
+    in_json = _in_json(value)
+    nested = set()
+    for text in in_json:
+        nested |= _in_html(text) | _in_json(text)
+    return {value} | in_json | _in_url(value) | _in_html(value) | nested
+
+
+def _in_json(value: str) -> set[str]:
+    # ASCII-only as keystoneauth writes it (hex digits in either case) or
+    # not; "/" escaped or not.
+    spelled = {
         json.dumps(value, ensure_ascii=ascii_only)[1:-1]
         for ascii_only in (True, False)
     }
-    in_json |= {text.replace('/', '\\/') for text in in_json}
-    in_url = {
+    spelled |= {_UNICODE_ESCAPE.sub(_upper, text) for text in spelled}
+    return spelled | {text.replace('/', '\\/') for text in spelled}
+
+
+def _in_url(value: str) -> set[str]:
+    # Python's quote and quote_plus, JavaScript's encodeURIComponent, and
+    # requests' own quoting of a URL or path (what goes on the wire), with
+    # hex digits in either case.
+    spelled = {
         encode(value, safe=safe)
         for encode in (parse.quote, parse.quote_plus)
-        for safe in ('', '/')
+        for safe in ('', '/', "!'()*")
     }
-    in_url |= {_LOWER_HEX.sub(_lower, text) for text in in_url}
-    in_html = {html.escape(value, quote=False), html.escape(value)}
-    in_html.add(html.escape(value).replace('&#x27;', '&#39;'))
-    return {value} | in_json | in_url | in_html
+    spelled.add(requests_utils.requote_uri(value))
+    return spelled | {_PERCENT_ESCAPE.sub(_lower, text) for text in spelled}
 
 
-_LOWER_HEX = re.compile('%[0-9A-F]{2}')
+def _in_html(value: str) -> set[str]:
+    # Quotes left alone, or escaped by name or by number, as the many
+    # HTML and XML escaping functions about do.
+    bare = html.escape(value, quote=False)
+    return {bare} | {
+        bare.replace('"', double).replace("'", single)
+        for double in ('&quot;', '&#34;')
+        for single in ('&#x27;', '&#39;', '&#039;', '&apos;')
+    }
+
+
+_PERCENT_ESCAPE = re.compile('%[0-9A-F]{2}')
+_UNICODE_ESCAPE = re.compile(r'\\u[0-9a-f]{4}')
 
 
 def _lower(match: re.Match[str]) -> str:
     return match.group(0).lower()
+
+
+def _upper(match: re.Match[str]) -> str:
+    return '\\u' + match.group(0)[2:].upper()
 
 
 def may_name_secrets(json_text: str) -> bool:
@@ -275,6 +314,9 @@ class Redactor:
             )
             if sensitive and sep:
                 masked.append(name + '=' + self._mask_secret(value))
+            elif sep and '://' in value:
+                # --os-auth-url=http://user:password@host/v3
+                masked.append(name + '=' + self.url(value))
             elif sensitive:
                 masked.append(arg)
                 mask_next = True
@@ -291,6 +333,7 @@ class Redactor:
                 if is_secret_name(name)
                 or is_token_name(name)
                 or name.upper().endswith('_TOKEN')
+                or name.upper() in _SECRET_VARIABLES
                 else self.url(value)
                 if '://' in value
                 else value

@@ -12,6 +12,7 @@
 
 """One run's request tracing: global ID, recorder, log files, summary."""
 
+from collections.abc import Callable
 import datetime
 import re
 from typing import Any, TextIO
@@ -39,12 +40,14 @@ _ERROR_CAUSE = re.compile(
 _URLLIB3_DETAIL = re.compile(r': HTTPS?ConnectionPool\(.*$')
 
 
-def _message_of(error: BaseException) -> str:
+def _message_of(error: BaseException, scrub: Callable[[str], str]) -> str:
     # OSC raises some errors empty, chained to the one that says what
     # went wrong ("No Project found for x").
     cause: BaseException | None = error
     while cause is not None:
-        message = ' '.join(str(cause).split())
+        # Scrubbed before the whitespace is folded: a secret with a tab or
+        # two spaces in it would not be recognised after.
+        message = ' '.join(scrub(str(cause)).split())
         if message:
             # urllib3's account of a failed connection repeats the URL and
             # buries the cause, which the message gets from the exchange.
@@ -178,7 +181,7 @@ class Trace:
         :param name_last_exchange: whether the last exchange had to do with
             the failure, so that its request ID belongs in the message
         """
-        message = _message_of(error)
+        message = _message_of(error, self.redactor.scrub)
         details = []
         last = self.recorder.summaries[-1] if self.recorder.summaries else None
         if not name_last_exchange:

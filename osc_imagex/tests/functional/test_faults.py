@@ -18,6 +18,8 @@ import subprocess
 import time
 from urllib import parse
 
+from requests import utils as requests_utils
+
 from osc_imagex.tests.functional import base
 from osc_imagex.tests.functional import faultproxy
 
@@ -414,7 +416,7 @@ class TestEchoedSecrets(base.FunctionalTestCase):
         super().setUp()
         suffix = os.getpid()
         self.username = 'imagex-tricky-%d' % suffix
-        self.password = 'Sp "q\\\u00fc+/%%&=;\u00e9 <>#Zz9-%d' % suffix
+        self.password = 'Sp "q\\\u00fc+/%%&=;\u00e9 <>#Z\'s  z\t9-%d' % suffix
         self.assert_ok(
             self.openstack(
                 'user',
@@ -464,6 +466,9 @@ class TestEchoedSecrets(base.FunctionalTestCase):
             json.dumps(value, ensure_ascii=False)[1:-1],
             parse.quote(value, safe=''),
             parse.quote_plus(value),
+            requests_utils.requote_uri(value),
+            # An error message that folds runs of whitespace.
+            ' '.join(value.split()),
         }
 
     def test_no_spelling_of_the_password_reaches_any_log(self):
@@ -472,16 +477,23 @@ class TestEchoedSecrets(base.FunctionalTestCase):
         )
         keystone.echo('/v3/auth/tokens', 400)
 
-        # The password as an image name puts it in a query string.
+        # The password as an image name puts it in a query string, and as
+        # a marker in a URL path and in the error that names it.
         listed = self.as_tricky_user('imagex', 'list', '--name', self.password)
+        missing = self.as_tricky_user(
+            'imagex', 'list', '--marker', self.password
+        )
         echoed = self.as_tricky_user(
             '--os-auth-url', keystone.url + '/v3', 'imagex', 'list'
         )
 
         self.assert_ok(listed)
+        self.assertEqual(1, missing.status, missing)
+        self.assertIn('No Image found for ***', missing.err)
         self.assertEqual(1, echoed.status, echoed)
         self.assertIn('injected fault', echoed.err)
         for spelling in self.spellings():
+            self.assertNotIn(spelling, missing.err)
             self.assertNotIn(spelling, echoed.err)
         echo = [e for e in self.exchanges(self.paths[0]) if e['status'] == 400]
         self.assertEqual(

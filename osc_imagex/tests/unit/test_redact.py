@@ -20,6 +20,7 @@ from hypothesis import assume
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies
+from requests import utils as requests_utils
 import testtools
 
 from osc_imagex.export import har
@@ -199,6 +200,40 @@ class TestUrlsAndCommandLines(testtools.TestCase):
             redact.Redactor().argv(argv),
         )
 
+    def test_a_password_in_an_option_url_is_masked_in_both_spellings(self):
+        redactor = redact.Redactor()
+        url = 'http://user:urlpw-secret@127.0.0.1:5000/v3'
+
+        masked = redactor.argv(
+            ['openstack', '--os-auth-url=' + url, '--os-auth-url', url]
+        )
+
+        self.assertEqual(
+            [
+                'openstack',
+                '--os-auth-url=http://user:***@127.0.0.1:5000/v3',
+                '--os-auth-url',
+                'http://user:***@127.0.0.1:5000/v3',
+            ],
+            masked,
+        )
+
+    def test_variables_of_secret_options_are_masked(self):
+        environ = {
+            'OS_CODE': 'oidc-code-secret',
+            'OS_IDP_OTP_KEY': 'otp-key-secret',
+            'OS_USERNAME': 'admin',
+        }
+
+        self.assertEqual(
+            {
+                'OS_CODE': '***',
+                'OS_IDP_OTP_KEY': '***',
+                'OS_USERNAME': 'admin',
+            },
+            redact.Redactor().environment(environ),
+        )
+
     def test_secret_environment_variables_are_masked(self):
         environ = {
             'OS_PASSWORD': 'pw',
@@ -262,11 +297,28 @@ class TestScrub(testtools.TestCase):
             html.escape(secret),
             html.escape(secret, quote=False),
             html.escape(secret).replace('&#x27;', '&#39;'),
+            # What requests sends in a path, and encodeURIComponent.
+            requests_utils.requote_uri(secret),
+            parse.quote(secret, safe="!'()*"),
+            # Hex digits in upper case, as Java's JSON libraries write.
+            json.dumps(secret)[1:-1].replace('\\u00fc', '\\u00FC'),
+            # An HTML page, or a JSON string, quoting the JSON request.
+            html.escape(json.dumps(secret)[1:-1]),
+            json.dumps(json.dumps(secret)[1:-1])[1:-1],
         ]
 
         scrubbed = redactor.scrub(['<%s>' % s for s in spellings])
 
         self.assertEqual(['<***>'] * len(spellings), scrubbed)
+
+    def test_a_secret_with_runs_of_whitespace_is_found(self):
+        redactor = redact.Redactor()
+        redactor.learn_secret('horse  battery\tstaple')
+
+        self.assertEqual(
+            'No Image found for ***',
+            redactor.scrub('No Image found for horse  battery\tstaple'),
+        )
 
     def test_nothing_learned_leaves_data_untouched(self):
         data = {'a': ['b', 1, None]}
