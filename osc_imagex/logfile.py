@@ -30,6 +30,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import signal
 import stat
 import tempfile
@@ -72,20 +73,63 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+_STANDARD_STREAMS = {'/dev/stdin': 0, '/dev/stdout': 1, '/dev/stderr': 2}
+_DESCRIPTOR_PATH = re.compile(r'/(?:dev|proc/self)/fd/([0-9]+)')
+
+
+def _descriptor_named(path: str) -> int | None:
+    """The open descriptor a path like /dev/stderr or /dev/fd/3 names
+
+    Such a path is written through the descriptor itself: opened anew it
+    would be a second handle on the file, writing over what the process
+    writes there, and replaced it would lose it.
+    """
+    absolute = os.path.abspath(path)
+    if absolute in _STANDARD_STREAMS:
+        return _STANDARD_STREAMS[absolute]
+    match = _DESCRIPTOR_PATH.fullmatch(absolute)
+    if match is None:
+        match = re.fullmatch(r'/proc/%d/fd/([0-9]+)' % os.getpid(), absolute)
+    return int(match.group(1)) if match else None
+
+
+def _written_in_place(path: str) -> bool:
+    """Whether a document at ``path`` can only be written, not replaced"""
+    if _descriptor_named(path) is not None:
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
 class StreamedLog:
     def __init__(
         self, path: str, render_record: Callable[[dict[str, Any]], str]
     ) -> None:
         self.path = path
         self._render = render_record
+        descriptor = _descriptor_named(path)
         try:
+            if descriptor is not None:
+                # The process's own stream: its mode is not the log's.
+                self._fd = os.dup(descriptor)
+                return
             self._fd = os.open(
                 path,
                 os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
                 _FILE_MODE,
             )
-            # A device or a pipe (/dev/stderr) is written to as it is; its
-            # mode is not the log's to change.
+            # A device or a pipe is written to as it is; its mode is not
+            # the log's to change either.
             if stat.S_ISREG(os.fstat(self._fd).st_mode):
                 os.fchmod(self._fd, _FILE_MODE)
         except OSError as error:
@@ -97,10 +141,7 @@ class StreamedLog:
             return
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            _write_all(self._fd, data)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
@@ -116,7 +157,9 @@ class DocumentLog:
     It is rewritten after an exchange when the last rewrite took at most
     ``REFRESH_SHARE`` of the time since, so that a process killed outright
     leaves the exchanges up to a moment ago while rewriting never costs a
-    long run more than that share; and always on close.
+    long run more than that share; and always on close. A stream (a pipe,
+    a terminal, /dev/stderr) cannot be replaced: it gets the document once,
+    on close.
     """
 
     REFRESH_SHARE = 0.1
@@ -135,11 +178,13 @@ class DocumentLog:
         self._clock = clock
         self._replaced_at = 0.0
         self._replace_cost = 0.0
-        self._replace()
+        self.in_place = _written_in_place(path)
+        if not self.in_place:
+            self._replace()
 
     def write(self, record: dict[str, Any]) -> None:
         self.records.append(record)
-        if record.get('record') != 'exchange':
+        if record.get('record') != 'exchange' or self.in_place:
             return
         since = self._clock() - self._replaced_at
         if self._replace_cost <= since * self.REFRESH_SHARE:
@@ -185,12 +230,19 @@ class HttpLog:
 
     def close(self) -> None:
         errors = []
-        with _signals_held():
-            for log_file in self.files:
-                try:
+        for log_file in self.files:
+            # Opening a pipe blocks until it has a reader: a signal must
+            # still get through then.
+            held = (
+                contextlib.nullcontext()
+                if getattr(log_file, 'in_place', False)
+                else _signals_held()
+            )
+            try:
+                with held:
                     log_file.close()
-                except LogFileError as error:
-                    errors.append(str(error))
+            except LogFileError as error:
+                errors.append(str(error))
         self.files = []
         if errors:
             raise LogFileError('; '.join(errors))
@@ -211,8 +263,15 @@ def replace_file(path: str, text: str) -> None:
 
     A symbolic link keeps pointing where it did: its target is replaced.
     A device or a pipe is written to in place, since replacing it would
-    destroy it.
+    destroy it, and /dev/stderr and the like through the descriptor.
     """
+    descriptor = _descriptor_named(path)
+    if descriptor is not None:
+        try:
+            _write_all(descriptor, _encode(text))
+        except OSError as error:
+            raise LogFileError(_describe(path, error)) from error
+        return
     target = os.path.realpath(path)
     try:
         mode = os.stat(target).st_mode

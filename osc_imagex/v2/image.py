@@ -107,6 +107,12 @@ class Terminated(BaseException):
 
 
 def _raise_terminated(signum: int, frame: Any) -> None:
+    # Already on the way out: one more ending signal must neither cut the
+    # closing of the logs short nor change the exit status, so they are
+    # ignored from here until the process is gone.
+    for ending in _ENDING_SIGNALS:
+        if signal.getsignal(ending) is _raise_terminated:
+            signal.signal(ending, signal.SIG_IGN)
     raise Terminated(signum)
 
 
@@ -190,6 +196,8 @@ class ListImageX(osc_image.ListImage):
         try:
             return super().run(parsed_args)
         except Terminated as ended:
+            # The ending signals stay ignored (see _raise_terminated).
+            self._previous_handlers = None
             self._stop(parsed_args, 'terminated by %s' % ended)
             sys.exit(128 + ended.signum)
         except KeyboardInterrupt:

@@ -142,6 +142,7 @@ class TestInterruption(FaultTestCase):
         preexec_fn=_default_sigint,
         options=(),
         lines_first=4,
+        repeat=1,
     ):
         """Signal a run of imagex list while Glance holds its listing
 
@@ -180,7 +181,9 @@ class TestInterruption(FaultTestCase):
                 break
             time.sleep(0.1)
         time.sleep(0.5)
-        process.send_signal(signum)
+        for _ in range(repeat):
+            process.send_signal(signum)
+            time.sleep(0.02)
         out, err = process.communicate(timeout=60)
         return process.returncode, err, logs
 
@@ -214,6 +217,14 @@ class TestInterruption(FaultTestCase):
         self.assertRegex(
             err, r'^terminated by SIGTERM \(.*global request ID %s' % GLOBAL_ID
         )
+        self.assert_logs_whole(logs)
+
+    def test_sigterm_again_while_closing_changes_nothing(self):
+        status, err, logs = self.interrupt(signal.SIGTERM, repeat=3)
+
+        self.assertEqual(143, status, err)
+        self.assertNotIn('Traceback', err)
+        self.assertEqual(1, len(err.strip().splitlines()), err)
         self.assert_logs_whole(logs)
 
     def test_sigint_exits_130_with_whole_logs(self):

@@ -13,6 +13,7 @@
 import json
 import os
 import re
+import subprocess
 
 import jsonschema
 
@@ -303,6 +304,35 @@ class TestHttpLog(base.FunctionalTestCase):
             for e in self.exchanges(paths[0])
         }
         self.assertIn(redact.digest(token), sent_tokens)
+
+
+class TestLogOnStandardError(base.FunctionalTestCase):
+    def test_a_har_on_redirected_stderr_comes_before_the_summary(self):
+        path = self.path('stderr.txt')
+        with open(path, 'w') as stderr:
+            completed = subprocess.run(
+                [
+                    base.OPENSTACK,
+                    'imagex',
+                    'list',
+                    '--http-log',
+                    '/dev/stderr',
+                    '--http-log-format',
+                    'har',
+                    '--request-summary',
+                ],
+                env=self.environment(),
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                timeout=300,
+            )
+
+        self.assertEqual(0, completed.returncode)
+        self.assertEqual(['stderr.txt'], os.listdir(self.tmp))
+        document, summary = self.read(path).split('Global request ID: ')
+        entries = json.loads(document)['log']['entries']
+        self.assertEqual(4, len(entries))
+        self.assertEqual(6, summary.count('\n'))
 
 
 class TestLogConvert(base.FunctionalTestCase):

@@ -314,6 +314,63 @@ class TestSpecialFiles(testtools.TestCase):
             self.assertTrue(stat.S_ISCHR(mode), extension)
             self.assertEqual(0o666, stat.S_IMODE(mode), extension)
 
+    def open_stream_file(self):
+        """A file opened as the shell opens one for 2>, and its /dev/fd"""
+        path = os.path.join(self.tmp, 'stderr.txt')
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self.addCleanup(os.close, fd)
+        return path, fd, '/dev/fd/%d' % fd
+
+    def test_a_document_on_a_descriptor_is_written_once_after_the_rest(
+        self,
+    ):
+        path, fd, descriptor_path = self.open_stream_file()
+        log = logfile.HttpLog()
+        log.open(descriptor_path, 'har', 'test')
+        os.write(fd, b'before\n')
+        log.write(
+            {
+                'record': 'exchange',
+                'seq': 1,
+                'started': 'x',
+                'duration_ms': 1,
+                'caller': 'c',
+                'service': 's',
+                'method': 'GET',
+                'url': 'http://h/',
+                'path': '/',
+                'request': {'headers': {}},
+                'response': None,
+            }
+        )
+        log.close()
+        os.write(fd, b'after\n')
+
+        with open(path) as stream:
+            before, document = stream.read().split('\n', 1)
+        self.assertEqual('before', before)
+        document, after = document.rsplit('}\n', 1)
+        self.assertEqual(1, len(json.loads(document + '}')['log']['entries']))
+        self.assertEqual('after\n', after)
+        self.assertEqual(0o644, stat.S_IMODE(os.stat(path).st_mode))
+
+    def test_records_on_a_descriptor_share_its_position(self):
+        path, fd, descriptor_path = self.open_stream_file()
+        log = logfile.HttpLog()
+        log.open(descriptor_path, 'jsonl', 'test')
+
+        os.write(fd, b'first\n')
+        log.write({'record': 'output', 'text': 'listing'})
+        os.write(fd, b'last\n')
+        log.close()
+
+        with open(path) as stream:
+            lines = stream.read().splitlines()
+        self.assertEqual('first', lines[0])
+        self.assertEqual('output', json.loads(lines[1])['record'])
+        self.assertEqual('last', lines[2])
+        self.assertEqual(0o644, stat.S_IMODE(os.stat(path).st_mode))
+
     def test_a_symbolic_link_keeps_pointing_at_the_replaced_file(self):
         target = os.path.join(self.tmp, 'real.md')
         link = os.path.join(self.tmp, 'link.md')
