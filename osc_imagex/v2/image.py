@@ -35,6 +35,7 @@ from osc_imagex.v2 import helpformat
 # OSC imports this module for every "openstack --help"; what only a run
 # needs is imported when the command runs.
 if TYPE_CHECKING:
+    from osc_imagex import listing
     from osc_imagex import tracing
 
 LOG = logging.getLogger(__name__)
@@ -259,11 +260,22 @@ class ListImageX(osc_image.ListImage):
 
         with self._quiet_discovery_warnings():
             self._authenticate(trace)
-            with self._paging_image_client(parsed_args):
-                columns, rows = super().take_action(parsed_args)
-                # Every request happens here, inside the trace, rather
-                # than later while cliff formats the rows.
-                listed = list(rows)
+            with self._paging_image_client(parsed_args) as pager:
+                requested_sort = parsed_args.sort
+                if pager.sort:
+                    # Glance has sorted this partial listing; shown in its
+                    # order, its last row is the --marker that continues
+                    # it with no gap or repeat. image list would sort the
+                    # rows again as text ("None" for no name, sizes digit
+                    # by digit), in an order Glance knows nothing of.
+                    parsed_args.sort = None
+                try:
+                    columns, rows = super().take_action(parsed_args)
+                    # Every request happens here, inside the trace, rather
+                    # than later while cliff formats the rows.
+                    listed = list(rows)
+                finally:
+                    parsed_args.sort = requested_sort
         self._listing_done = True
         return columns, listed
 
@@ -392,7 +404,7 @@ class ListImageX(osc_image.ListImage):
     @contextlib.contextmanager
     def _paging_image_client(
         self, parsed_args: argparse.Namespace
-    ) -> Iterator[None]:
+    ) -> Iterator[listing.ImagePager]:
         from osc_imagex import listing
 
         client_manager = self.app.client_manager
@@ -418,6 +430,6 @@ class ListImageX(osc_image.ListImage):
         # instance attribute shadows OSC's cached client for this call.
         client_manager.image = pager  # type: ignore[assignment]
         try:
-            yield
+            yield pager
         finally:
             del client_manager.image

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import subprocess
+import urllib.request
 
 import jsonschema
 
@@ -137,6 +138,46 @@ class TestPartialListings(base.FunctionalTestCase):
         self.assertEqual(4, len(full))
         self.assertEqual(full[:2], ids('--limit', '2'))
         self.assertEqual(full[2:], ids('--limit', '2', '--marker', full[1]))
+
+    def test_paging_by_the_last_row_shown_sees_every_image_once(self):
+        # "openstack image create" insists on a name; Glance does not.
+        token = self.assert_ok(
+            self.openstack('token', 'issue', '-f', 'value', '-c', 'id')
+        ).out.strip()
+        for name in (None, None, 'A-%d' % os.getpid(), 'Z-%d' % os.getpid()):
+            request = urllib.request.Request(
+                self.cloud['glance_url'] + '/v2/images',
+                data=json.dumps(
+                    {} if name is None else {'name': name}
+                ).encode(),
+                headers={
+                    'X-Auth-Token': token,
+                    'Content-Type': 'application/json',
+                },
+            )
+            with urllib.request.urlopen(request, timeout=60) as response:
+                created = json.load(response)
+            self.addCleanup(self.openstack, 'image', 'delete', created['id'])
+
+        def ids(*options):
+            return self.assert_ok(
+                self.openstack(
+                    'imagex', 'list', '-f', 'value', '-c', 'ID', *options
+                )
+            ).out.split()
+
+        everything = ids()
+        for sort in ('name:asc', 'name:desc'):
+            seen = ids('--limit', '2', '--sort', sort)
+            while True:
+                page = ids(
+                    '--limit', '2', '--sort', sort, '--marker', seen[-1]
+                )
+                if not page:
+                    break
+                seen += page
+
+            self.assertEqual(sorted(everything), sorted(seen), sort)
 
 
 class TestGlobalRequestId(base.FunctionalTestCase):

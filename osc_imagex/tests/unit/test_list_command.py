@@ -320,6 +320,34 @@ class TestCorrectedRows(ImagexTestCase):
         rest = self.ids('imagex', 'list', '--limit', '3', '--marker', full[2])
         self.assertEqual(full[3:6], rest)
 
+    def test_paging_by_the_last_row_shown_sees_every_image_once(self):
+        # No name sorts first for Glance, as "None" for image list: after
+        # "A-", before "Z-".
+        self.cloud.images = [
+            fakes.make_image(n, name=None if n % 3 == 0 else 'AZ'[n % 2])
+            for n in range(10)
+        ]
+        everything = self.ids('imagex', 'list', '--limit', '100')
+        for sort in ('name:asc', 'name:desc', 'size:desc,name:asc'):
+            seen = self.ids('imagex', 'list', '--limit', '3', '--sort', sort)
+            while True:
+                page = self.ids(
+                    'imagex',
+                    'list',
+                    '--limit',
+                    '3',
+                    '--sort',
+                    sort,
+                    '--marker',
+                    seen[-1],
+                )
+                if not page:
+                    break
+                seen += page
+
+            self.assertEqual(sorted(everything), sorted(seen), sort)
+            self.assertEqual(len(everything), len(seen), sort)
+
     def ids(self, *argv):
         status, out, err = self.openstack(*argv, '-f', 'value', '-c', 'ID')
         self.assertEqual(0, status, err)
