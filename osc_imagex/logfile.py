@@ -117,6 +117,7 @@ class StreamedLog:
     ) -> None:
         self.path = path
         self._render = render_record
+        self.created = not os.path.lexists(path)
         descriptor = _descriptor_named(path)
         try:
             if descriptor is not None:
@@ -179,6 +180,7 @@ class DocumentLog:
         self._replaced_at = 0.0
         self._replace_cost = 0.0
         self.in_place = _written_in_place(path)
+        self.created = not os.path.lexists(path)
         if not self.in_place:
             self._replace()
 
@@ -227,6 +229,20 @@ class HttpLog:
         with _signals_held():
             for log_file in self.files:
                 log_file.write(record)
+
+    def abandon(self) -> None:
+        """Close every file, removing the ones this run created
+
+        For a run that fails before it starts: a later log that cannot be
+        written leaves no empty earlier one behind.
+        """
+        for log_file in self.files:
+            if isinstance(log_file, StreamedLog):
+                log_file.close()
+            if log_file.created:
+                with contextlib.suppress(OSError):
+                    os.unlink(log_file.path)
+        self.files = []
 
     def close(self) -> None:
         errors = []

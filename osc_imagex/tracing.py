@@ -115,7 +115,7 @@ class Trace:
             for path in paths:
                 self.http_log.open(path, format_name, creator_name)
         except logfile.LogFileError:
-            self.http_log.files = []
+            self.http_log.abandon()
             raise
         self.http_log.write(self._run_record())
 

@@ -568,8 +568,17 @@ class TestBadInput(base.FunctionalTestCase):
             self.tmp,
             self.path('missing/trace.jsonl'),
         ):
+            # A log that could be written comes first: it is not left.
+            first = self.path('first.har')
             result = self.openstack(
-                '--os-auth-url', nowhere, 'imagex', 'list', '--http-log', path
+                '--os-auth-url',
+                nowhere,
+                'imagex',
+                'list',
+                '--http-log',
+                first,
+                '--http-log',
+                path,
             )
 
             self.assertEqual(1, result.status, result)
@@ -579,6 +588,7 @@ class TestBadInput(base.FunctionalTestCase):
                 lines[0].startswith('cannot write HTTP log %s: ' % path),
                 result,
             )
+            self.assertFalse(os.path.exists(first))
 
 
 class TestHostileImageNames(base.FunctionalTestCase):

@@ -459,6 +459,28 @@ class TestHttpLog(ImagexTestCase):
             self.assertEqual(1, len(err.strip().splitlines()), err)
         self.assertEqual([], self.cloud.requests())
 
+    def test_an_unwritable_log_leaves_no_new_earlier_one(self):
+        kept = self.path('kept.jsonl')
+        with open(kept, 'w') as stream:
+            stream.write('')
+        new = [self.path('new.jsonl'), self.path('new.har')]
+
+        status, out, err = self.openstack(
+            'imagex',
+            'list',
+            '--http-log',
+            kept,
+            '--http-log',
+            new[0],
+            '--http-log',
+            new[1],
+            '--http-log',
+            self.path('missing/x.md'),
+        )
+
+        self.assertEqual(1, status, err)
+        self.assertEqual(['kept.jsonl'], sorted(os.listdir(self.tmp)))
+
     def test_log_format_without_a_log_is_an_error(self):
         status, out, err = self.openstack(
             'imagex', 'list', '--http-log-format', 'har'
