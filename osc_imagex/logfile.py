@@ -337,6 +337,7 @@ class LogReadError(Exception):
 
 
 _REQUIRED_EXCHANGE_KEYS = (
+    'global_request_id',
     'seq',
     'started',
     'duration_ms',
@@ -351,13 +352,18 @@ _REQUIRED_EXCHANGE_KEYS = (
 
 def read_records(path: str) -> list[dict[str, Any]]:
     """Load an osc-imagex JSON-lines log, refusing anything else"""
+    return [record for _, record in read_numbered_records(path)]
+
+
+def read_numbered_records(path: str) -> list[tuple[int, dict[str, Any]]]:
+    """The records of a log, each with the number of its line"""
     records = []
     try:
         with open(path, 'rb') as stream:
             for number, line in enumerate(stream, start=1):
                 if not line.strip():
                     continue
-                records.append(_parse_line(path, number, line))
+                records.append((number, _parse_line(path, number, line)))
     except OSError as error:
         raise LogReadError(
             'cannot read %s: %s' % (path, error.strerror or error)
@@ -366,7 +372,7 @@ def read_records(path: str) -> list[dict[str, Any]]:
         raise LogReadError('%s: no records: not an osc-imagex log' % path)
     # Record types a later version adds are passed over, but a log needs
     # some that this one knows.
-    if not any(r['record'] in _KNOWN_RECORDS for r in records):
+    if not any(r['record'] in _KNOWN_RECORDS for _, r in records):
         raise LogReadError(
             '%s: no run, exchange, output or error records: not an '
             'osc-imagex log' % path

@@ -77,17 +77,17 @@ class ConvertLog(command.Command):
         from osc_imagex import tracing
 
         try:
-            records = logfile.read_records(parsed_args.log)
+            numbered = logfile.read_numbered_records(parsed_args.log)
         except logfile.LogReadError as error:
             raise exceptions.CommandError(str(error)) from None
         if parsed_args.global_request_id:
-            records = [
-                record
-                for record in records
+            numbered = [
+                (number, record)
+                for number, record in numbered
                 if record.get('global_request_id')
                 == parsed_args.global_request_id
             ]
-            if not records:
+            if not numbered:
                 raise exceptions.CommandError(
                     '%s: no records with global request ID %s'
                     % (parsed_args.log, parsed_args.global_request_id)
@@ -102,26 +102,35 @@ class ConvertLog(command.Command):
         else:
             log_format = export.FORMATS['text']
 
-        runs = list(dict.fromkeys(r.get('global_request_id') for r in records))
+        runs = list(
+            dict.fromkeys(r.get('global_request_id') for _, r in numbered)
+        )
         if len(runs) > 1 and log_format.name in _ONE_RUN_FORMATS:
             # A diagram or a page tells the story of one run.
-            records = [
-                r for r in records if r.get('global_request_id') == runs[-1]
+            numbered = [
+                (number, r)
+                for number, r in numbered
+                if r.get('global_request_id') == runs[-1]
             ]
             self.app.stderr.write(
                 '%s holds %d runs; rendering the last one (%s); choose '
                 'another with --global-request-id\n'
                 % (parsed_args.log, len(runs), runs[-1])
             )
+        records = [record for _, record in numbered]
         try:
             text = render(log_format, records, tracing.creator())
-        except (KeyError, TypeError, AttributeError, ValueError) as error:
+        except _SHAPE_ERRORS as error:
             # Each line parsed and named its record type, but a field is
             # missing or of the wrong type: a hand-edited or foreign log.
             raise exceptions.CommandError(
                 '%s: a record has an unexpected shape (%s: %s); not a log '
                 'this version of osc-imagex wrote'
-                % (parsed_args.log, type(error).__name__, error)
+                % (
+                    _where(parsed_args.log, log_format, numbered),
+                    type(error).__name__,
+                    error,
+                )
             ) from None
 
         if output:
@@ -140,6 +149,23 @@ class ConvertLog(command.Command):
 
 # Formats that show a single run; the others list every record.
 _ONE_RUN_FORMATS = ('mermaid', 'markdown')
+
+
+_SHAPE_ERRORS = (KeyError, TypeError, AttributeError, ValueError)
+
+
+def _where(
+    path: str,
+    log_format: export.Format,
+    numbered: list[tuple[int, dict[str, Any]]],
+) -> str:
+    """path:line of the first record that cannot be rendered on its own"""
+    for number, record in numbered:
+        try:
+            render(log_format, [record], 'osc-imagex')
+        except _SHAPE_ERRORS:
+            return '%s:%d' % (path, number)
+    return path
 
 
 def render(

@@ -148,9 +148,10 @@ class TestLogConvert(test_list_command.ImagexTestCase):
         self.assertEqual(before, self.read(log))
 
     def test_a_record_of_the_wrong_shape_is_a_one_line_error(self):
-        log = self.path('odd.jsonl')
+        log = self.record_run()
         record = {
             'record': 'exchange',
+            'global_request_id': 'req-x',
             'seq': 1,
             'started': 'x',
             'duration_ms': 'slow',
@@ -161,14 +162,20 @@ class TestLogConvert(test_list_command.ImagexTestCase):
             'path': 'p',
             'request': 5,
         }
-        with open(log, 'w') as stream:
+        with open(log) as stream:
+            lines = len(stream.readlines())
+        with open(log, 'a') as stream:
             stream.write(json.dumps(record) + '\n')
 
-        status, out, err = self.convert(log, '--format', 'text')
+        for format_name in ('text', 'har'):
+            status, out, err = self.convert(log, '--format', format_name)
 
-        self.assertEqual(1, status)
-        self.assertEqual(1, len(err.strip().splitlines()), err)
-        self.assertIn('%s: a record has an unexpected shape' % log, err)
+            self.assertEqual(1, status)
+            self.assertEqual(1, len(err.strip().splitlines()), err)
+            self.assertIn(
+                '%s:%d: a record has an unexpected shape' % (log, lines + 1),
+                err,
+            )
 
     def test_unwritable_output_is_a_one_line_error(self):
         log = self.record_run()

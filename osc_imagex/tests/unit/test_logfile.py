@@ -425,8 +425,8 @@ class TestReadRecords(testtools.TestCase):
     def test_exchange_without_required_fields_is_refused(self):
         self.assert_refused(
             b'{"record": "exchange", "seq": 1}\n',
-            '%(path)s:1: exchange record lacks started, duration_ms, '
-            'caller, service, method, url, path, request',
+            '%(path)s:1: exchange record lacks global_request_id, started, '
+            'duration_ms, caller, service, method, url, path, request',
         )
 
     def test_a_file_of_unknown_record_types_is_refused(self):
