@@ -123,15 +123,16 @@ class StreamedLog:
             if descriptor is not None:
                 # The process's own stream: its mode is not the log's.
                 self._fd = os.dup(descriptor)
-                return
-            self._fd = os.open(
-                path,
-                os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
-                _FILE_MODE,
-            )
+            else:
+                self._fd = os.open(
+                    path,
+                    os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                    _FILE_MODE,
+                )
+            self.regular = stat.S_ISREG(os.fstat(self._fd).st_mode)
             # A device or a pipe is written to as it is; its mode is not
             # the log's to change either.
-            if stat.S_ISREG(os.fstat(self._fd).st_mode):
+            if self.regular and descriptor is None:
                 os.fchmod(self._fd, _FILE_MODE)
         except OSError as error:
             raise LogFileError(_describe(path, error)) from error
@@ -207,6 +208,21 @@ class DocumentLog:
         self._replace_cost = self._replaced_at - started
 
 
+def _held_for(
+    log_file: StreamedLog | DocumentLog,
+) -> contextlib.AbstractContextManager[None]:
+    """Signals held while a regular file is written, not a pipe or device
+
+    Writing to a regular file ends soon; writing to a pipe, or opening
+    one, waits for its reader, and a signal must still get through then.
+    """
+    if isinstance(log_file, StreamedLog):
+        regular = log_file.regular
+    else:
+        regular = not log_file.in_place
+    return _signals_held() if regular else contextlib.nullcontext()
+
+
 class HttpLog:
     """Every log file of one run, written together"""
 
@@ -226,8 +242,10 @@ class HttpLog:
             )
 
     def write(self, record: dict[str, Any]) -> None:
-        with _signals_held():
-            for log_file in self.files:
+        for log_file in self.files:
+            # A write to a pipe can wait on its reader for ever: a signal
+            # must get through then, at the cost of a cut record there.
+            with _held_for(log_file):
                 log_file.write(record)
 
     def abandon(self) -> None:
@@ -247,15 +265,8 @@ class HttpLog:
     def close(self) -> None:
         errors = []
         for log_file in self.files:
-            # Opening a pipe blocks until it has a reader: a signal must
-            # still get through then.
-            held = (
-                contextlib.nullcontext()
-                if getattr(log_file, 'in_place', False)
-                else _signals_held()
-            )
             try:
-                with held:
+                with _held_for(log_file):
                     log_file.close()
             except LogFileError as error:
                 errors.append(str(error))

@@ -107,13 +107,25 @@ class Terminated(BaseException):
         self.signum = signum
 
 
+# How long closing the logs may take after an ending signal. A log on a
+# pipe whose reader has stopped reading would otherwise hold the exit up
+# for ever, with the signals that could end it ignored.
+CLOSING_SECONDS = 5
+
+
 def _raise_terminated(signum: int, frame: Any) -> None:
     # Already on the way out: one more ending signal must neither cut the
     # closing of the logs short nor change the exit status, so they are
-    # ignored from here until the process is gone.
+    # ignored from here until the process is gone, which is soon.
     for ending in _ENDING_SIGNALS:
         if signal.getsignal(ending) is _raise_terminated:
             signal.signal(ending, signal.SIG_IGN)
+
+    def give_up(alarm: int, frame: Any) -> None:
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(CLOSING_SECONDS)
     raise Terminated(signum)
 
 

@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import fcntl
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ from requests import utils as requests_utils
 
 from osc_imagex.tests.functional import base
 from osc_imagex.tests.functional import faultproxy
+from osc_imagex.v2 import image
 
 GLOBAL_ID = base.GLOBAL_ID
 # Glance refuses 4-byte UTF-8 in names; the emoji goes into a property.
@@ -280,6 +282,28 @@ class TestInterruption(FaultTestCase):
             entries = json.load(stream)['log']['entries']
         self.assertEqual([1, 2, 3, 4], [e['_seq'] for e in entries])
         self.assertIn('GET /v2/images/' + marker, self.read(logs['md']))
+
+
+class TestStalledReader(base.FunctionalTestCase):
+    def test_sigterm_ends_a_run_whose_log_reader_stopped_reading(self):
+        reader, writer = os.pipe()
+        self.addCleanup(os.close, reader)
+        # One page: the first exchanges fill it, then every write waits.
+        fcntl.fcntl(writer, fcntl.F_SETPIPE_SZ, 4096)
+        process = subprocess.Popen(
+            [base.OPENSTACK, 'imagex', 'list', '--http-log', '/dev/stderr'],
+            env=self.environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=writer,
+        )
+        os.close(writer)
+        self.addCleanup(process.kill)
+        time.sleep(5)
+        self.assertIsNone(process.poll(), 'the log did not stall the run')
+
+        process.send_signal(signal.SIGTERM)
+
+        self.assertEqual(143, process.wait(timeout=image.CLOSING_SECONDS + 10))
 
 
 class TestClosedOutput(base.FunctionalTestCase):
