@@ -227,8 +227,12 @@ class Recorder:
         try:
             text = raw.decode('utf-8')
         except UnicodeDecodeError:
+            # Base64 would hide a secret from the scrubbing the other
+            # bodies get, so it is done here, on the bytes.
             return {
-                'body': base64.b64encode(raw).decode('ascii'),
+                'body': base64.b64encode(
+                    self.redactor.scrub_bytes(raw)
+                ).decode('ascii'),
                 'body_encoding': 'base64',
                 'body_size': size,
             }

@@ -124,7 +124,13 @@ def _spellings(value: str) -> set[str]:
     nested = set()
     for text in in_json:
         nested |= _in_html(text) | _in_json(text)
-    return {value} | in_json | _in_url(value) | _in_html(value) | nested
+    in_url = _in_url(value)
+    # A URL echoed in a URL (a Location header, a redirect parameter).
+    nested |= {parse.quote(text, safe='') for text in in_url}
+    spelled = {value} | in_json | in_url | _in_html(value) | nested
+    # UTF-8 read as Latin-1, as HTTP headers are.
+    spelled.add(value.encode('utf-8').decode('latin-1'))
+    return spelled
 
 
 def _in_json(value: str) -> set[str]:
@@ -135,7 +141,9 @@ def _in_json(value: str) -> set[str]:
         for ascii_only in (True, False)
     }
     spelled |= {_UNICODE_ESCAPE.sub(_upper, text) for text in spelled}
-    return spelled | {text.replace('/', '\\/') for text in spelled}
+    spelled |= {text.replace('/', '\\/') for text in spelled}
+    # Go's encoding/json and Jinja's tojson escape these for HTML too.
+    return spelled | {text.translate(_HTML_SAFE_JSON) for text in spelled}
 
 
 def _in_url(value: str) -> set[str]:
@@ -148,6 +156,9 @@ def _in_url(value: str) -> set[str]:
         for safe in ('', '/', "!'()*")
     }
     spelled.add(requests_utils.requote_uri(value))
+    # Go's url.PathEscape; URLSearchParams, which keeps "*" but not "~".
+    spelled.add(parse.quote(value, safe="$&+,:;=@"))
+    spelled.add(parse.quote_plus(value, safe='*').replace('~', '%7E'))
     return spelled | {_PERCENT_ESCAPE.sub(_lower, text) for text in spelled}
 
 
@@ -155,13 +166,24 @@ def _in_html(value: str) -> set[str]:
     # Quotes left alone, or escaped by name or by number, as the many
     # HTML and XML escaping functions about do.
     bare = html.escape(value, quote=False)
-    return {bare} | {
+    spelled = {bare} | {
         bare.replace('"', double).replace("'", single)
         for double in ('&quot;', '&#34;')
         for single in ('&#x27;', '&#39;', '&#039;', '&apos;')
     }
+    # Go's html/template (+ too), OWASP's encoder (/ too), and non-ASCII
+    # as numeric references (xmlcharrefreplace).
+    spelled |= {text.replace('+', '&#43;') for text in spelled}
+    spelled |= {text.replace('/', '&#x2F;') for text in spelled}
+    return spelled | {
+        text.encode('ascii', 'xmlcharrefreplace').decode('ascii')
+        for text in spelled
+    }
 
 
+_HTML_SAFE_JSON = str.maketrans(
+    {'&': '\\u0026', '<': '\\u003c', '>': '\\u003e', "'": '\\u0027'}
+)
 _PERCENT_ESCAPE = re.compile('%[0-9A-F]{2}')
 _UNICODE_ESCAPE = re.compile(r'\\u[0-9a-f]{4}')
 
@@ -340,6 +362,27 @@ class Redactor:
             )
             for name, value in environ.items()
         }
+
+    def scrub_bytes(self, data: bytes) -> bytes:
+        """Replace every remembered secret in a body that is not UTF-8
+
+        The secrets are looked for as UTF-8 and as Latin-1, the charset
+        such bodies are most often in.
+        """
+        found: list[tuple[bytes, bytes]] = []
+        for spelling, replacement in self._replacements.items():
+            if len(spelling) < _MIN_LITERAL_LENGTH:
+                continue
+            for charset in ('utf-8', 'latin-1'):
+                try:
+                    encoded = spelling.encode(charset)
+                except UnicodeEncodeError:
+                    continue
+                if encoded in data:
+                    found.append((encoded, replacement.encode('ascii')))
+        for encoded, masked in sorted(found, key=lambda f: -len(f[0])):
+            data = data.replace(encoded, masked)
+        return data
 
     def scrub(self, data: _T) -> _T:
         """Replace every remembered secret wherever it appears as text"""

@@ -49,12 +49,15 @@ class _QuietServer(http.server.ThreadingHTTPServer):
 
 
 class _Rule:
-    def __init__(self, path, times, status=None, delay=0.0, echo=False):
+    def __init__(
+        self, path, times, status=None, delay=0.0, echo=False, charset=None
+    ):
         self.path = path
         self.remaining = times
         self.status = status
         self.delay = delay
         self.echo = echo
+        self.charset = charset
 
 
 class FaultProxy(fixtures.Fixture):
@@ -97,6 +100,14 @@ class FaultProxy(fixtures.Fixture):
         """The next ``times`` requests under ``path`` get ``status``"""
         self.rules.append(_Rule(path, times, status=status))
 
+    def echo_password(self, path, status, charset, times=1):
+        """The next requests under ``path`` get ``status`` and a page
+
+        The page quotes the password of their password-auth body, in
+        ``charset``.
+        """
+        self.rules.append(_Rule(path, times, status=status, charset=charset))
+
     def echo(self, path, status, times=1):
         """The next ``times`` requests under ``path`` get ``status``
 
@@ -122,12 +133,26 @@ class FaultProxy(fixtures.Fixture):
         length = int(handler.headers.get('Content-Length') or 0)
         body = handler.rfile.read(length) if length else None
         rule = self._take_rule(handler.path)
+        if rule is not None and rule.charset:
+            self._reply_page(handler, rule.status, rule.charset, body)
+            return
         if rule is not None and rule.status:
             self._reply_fault(handler, rule.status, body if rule.echo else b'')
             return
         if rule is not None and rule.delay:
             time.sleep(rule.delay)
         self._forward(handler, body)
+
+    def _reply_page(self, handler, status, charset, body):
+        auth = json.loads(body)['auth']['identity']['password']['user']
+        payload = (
+            '<html><body>Bad password: %s</body></html>' % auth['password']
+        ).encode(charset, 'replace')
+        handler.send_response(status)
+        handler.send_header('Content-Type', 'text/html; charset=%s' % charset)
+        handler.send_header('Content-Length', str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
 
     def _reply_fault(self, handler, status, echoed=b''):
         message = 'injected fault'

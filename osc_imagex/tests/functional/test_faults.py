@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import base64
 import fcntl
 import json
 import os
@@ -545,6 +546,27 @@ class TestEchoedSecrets(base.FunctionalTestCase):
             content = self.read(path)
             for spelling in self.spellings():
                 self.assertNotIn(spelling, content, path)
+
+    def test_a_page_in_latin_1_quoting_the_password_is_scrubbed(self):
+        keystone = self.useFixture(
+            faultproxy.FaultProxy(self.cloud['keystone_url'])
+        )
+        keystone.echo_password('/v3/auth/tokens', 401, 'iso-8859-1')
+
+        result = self.as_tricky_user(
+            '--os-auth-url', keystone.url + '/v3', 'imagex', 'list'
+        )
+
+        self.assertEqual(1, result.status, result)
+        page = [e for e in self.exchanges(self.paths[0]) if e['status']]
+        body = page[-1]['response']
+        self.assertEqual('base64', body['body_encoding'])
+        text = base64.b64decode(body['body']).decode('latin-1')
+        self.assertIn('Bad password: ***', text)
+        self.assertNotIn(
+            self.password.encode('latin-1', 'replace').decode('latin-1'),
+            text,
+        )
 
 
 class TestBadInput(base.FunctionalTestCase):

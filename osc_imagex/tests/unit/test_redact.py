@@ -279,7 +279,7 @@ class TestScrub(testtools.TestCase):
         self.assertEqual({'a': [{'b': 'x *** y'}]}, scrubbed)
 
     def test_every_spelling_a_server_echoes_is_scrubbed(self):
-        secret = 'a "b\'c" <d> & e/f+g \u00fc'
+        secret = 'a "b\'c" <d> & e/f+g~* \u00fc'
         redactor = redact.Redactor()
         redactor.learn_secret(secret)
         spellings = [
@@ -305,11 +305,47 @@ class TestScrub(testtools.TestCase):
             # An HTML page, or a JSON string, quoting the JSON request.
             html.escape(json.dumps(secret)[1:-1]),
             json.dumps(json.dumps(secret)[1:-1])[1:-1],
+            # Go's encoding/json, html/template and url.PathEscape.
+            json.dumps(secret)[1:-1]
+            .replace('&', '\\u0026')
+            .replace('<', '\\u003c')
+            .replace('>', '\\u003e')
+            .replace("'", '\\u0027'),
+            html.escape(secret)
+            .replace('&quot;', '&#34;')
+            .replace('&#x27;', '&#39;')
+            .replace('+', '&#43;'),
+            parse.quote(secret, safe='$&+,:;=@'),
+            # OWASP's HTML encoder; non-ASCII as numeric references.
+            html.escape(secret).replace('/', '&#x2F;'),
+            html.escape(secret)
+            .encode('ascii', 'xmlcharrefreplace')
+            .decode('ascii'),
+            # URLSearchParams; a URL inside a URL; a header's Latin-1.
+            parse.quote_plus(secret, safe='*').replace('~', '%7E'),
+            parse.quote(parse.quote(secret, safe=''), safe=''),
+            secret.encode('utf-8').decode('latin-1'),
         ]
 
         scrubbed = redactor.scrub(['<%s>' % s for s in spellings])
 
         self.assertEqual(['<***>'] * len(spellings), scrubbed)
+
+    def test_a_body_that_is_not_utf_8_is_scrubbed_as_bytes(self):
+        redactor = redact.Redactor()
+        redactor.learn_secret('p\u00e4ssw\u00f6rd')
+        redactor.learn_token('token-abcdef')
+        body = 'bad p\u00e4ssw\u00f6rd '.encode(
+            'latin-1'
+        ) + 'p\u00e4ssw\u00f6rd token-abcdef \xff'.encode('utf-8')
+
+        self.assertEqual(
+            b'bad *** *** '
+            + redact.digest('token-abcdef').encode()
+            + b' '
+            + '\xff'.encode(),
+            redactor.scrub_bytes(body),
+        )
 
     def test_a_secret_with_runs_of_whitespace_is_found(self):
         redactor = redact.Redactor()
