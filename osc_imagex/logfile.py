@@ -183,6 +183,11 @@ class DocumentLog:
         self.in_place = _written_in_place(path)
         self.created = not os.path.lexists(path)
         if not self.in_place:
+            _check_replaceable(path)
+
+    def start(self) -> None:
+        """Replace the file by the empty document, once every log opened"""
+        if not self.in_place:
             self._replace()
 
     def write(self, record: dict[str, Any]) -> None:
@@ -248,6 +253,13 @@ class HttpLog:
             with _held_for(log_file):
                 log_file.write(record)
 
+    def start(self) -> None:
+        """Write the empty documents, once every file could be opened"""
+        for log_file in self.files:
+            if isinstance(log_file, DocumentLog):
+                with _held_for(log_file):
+                    log_file.start()
+
     def abandon(self) -> None:
         """Close every file, removing the ones this run created
 
@@ -273,6 +285,24 @@ class HttpLog:
         self.files = []
         if errors:
             raise LogFileError('; '.join(errors))
+
+
+def _check_replaceable(path: str) -> None:
+    """Fail as replace_file would, without touching the file"""
+    target = os.path.realpath(path)
+    if os.path.isdir(target):
+        raise LogFileError(
+            'cannot write HTTP log %s: it is a directory' % path
+        )
+    try:
+        fd, temporary = tempfile.mkstemp(
+            dir=os.path.dirname(target),
+            prefix='.%s.' % os.path.basename(target)[:64],
+        )
+    except OSError as error:
+        raise LogFileError(_describe(path, error)) from error
+    os.close(fd)
+    os.unlink(temporary)
 
 
 def same_file(path: str, other: str) -> bool:

@@ -114,6 +114,9 @@ class Trace:
         try:
             for path in paths:
                 self.http_log.open(path, format_name, creator_name)
+            # Only now: a later file that cannot be opened leaves an
+            # existing earlier one as it was.
+            self.http_log.start()
         except logfile.LogFileError:
             self.http_log.abandon()
             raise

@@ -144,8 +144,12 @@ class TestDocumentLog(testtools.TestCase):
         self.tmp = self.useFixture(fixtures.TempDir()).path
         self.path = os.path.join(self.tmp, 'trace.har')
 
-    def test_document_is_valid_from_the_moment_it_is_opened(self):
-        logfile.HttpLog().open(self.path, None, 'osc-imagex 1.0')
+    def test_document_is_valid_from_the_moment_it_is_started(self):
+        log = logfile.HttpLog()
+        log.open(self.path, None, 'osc-imagex 1.0')
+        self.assertFalse(os.path.exists(self.path))
+
+        log.start()
 
         with open(self.path) as stream:
             self.assertEqual([], json.load(stream)['log']['entries'])
@@ -208,9 +212,11 @@ class TestDocumentRefresh(testtools.TestCase):
         self.clock = FakeClock()
 
     def open(self):
-        return logfile.DocumentLog(
+        document = logfile.DocumentLog(
             self.path, self.clock.render, 'test', clock=self.clock
         )
+        document.start()
+        return document
 
     def on_disk(self):
         with open(self.path) as stream:
@@ -260,6 +266,25 @@ class TestHttpLogFiles(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def test_a_later_file_that_fails_leaves_an_earlier_one_as_it_was(self):
+        kept = os.path.join(self.tmp, 'kept.har')
+        with open(kept, 'w') as stream:
+            stream.write('a HAR of an earlier run')
+        log = logfile.HttpLog()
+        log.open(kept, None, 'osc-imagex 1.0')
+
+        self.assertRaises(
+            logfile.LogFileError,
+            log.open,
+            os.path.join(self.tmp, 'missing', 'x.md'),
+            None,
+            'osc-imagex 1.0',
+        )
+        log.abandon()
+
+        with open(kept) as stream:
+            self.assertEqual('a HAR of an earlier run', stream.read())
 
     def test_a_file_given_twice_is_written_once(self):
         path = os.path.join(self.tmp, 'trace.jsonl')
