@@ -119,6 +119,9 @@ class StreamedLog:
         self._render = render_record
         self.created = not os.path.lexists(path)
         descriptor = _descriptor_named(path)
+        # Known shortcoming: opening a FIFO waits for its reader; Ctrl-C
+        # then ends the run before its trace exists, without the one-line
+        # message.
         try:
             if descriptor is not None:
                 # The process's own stream: its mode is not the log's.
@@ -162,6 +165,10 @@ class DocumentLog:
     long run more than that share; and always on close. A stream (a pipe,
     a terminal, /dev/stderr) cannot be replaced: it gets the document once,
     on close.
+
+    Known shortcoming: the records are held in memory for the whole run,
+    so these formats grow with it (JSON lines stream), and a long run's
+    file can lag a few exchanges behind until the end.
     """
 
     REFRESH_SHARE = 0.1
@@ -181,6 +188,8 @@ class DocumentLog:
         self._replaced_at = 0.0
         self._replace_cost = 0.0
         self.in_place = _written_in_place(path)
+        # Replaced files only: writing one ends soon (see _held_for).
+        self.regular = not self.in_place
         self.created = not os.path.lexists(path)
         if not self.in_place:
             _check_replaceable(path)
@@ -221,11 +230,7 @@ def _held_for(
     Writing to a regular file ends soon; writing to a pipe, or opening
     one, waits for its reader, and a signal must still get through then.
     """
-    if isinstance(log_file, StreamedLog):
-        regular = log_file.regular
-    else:
-        regular = not log_file.in_place
-    return _signals_held() if regular else contextlib.nullcontext()
+    return _signals_held() if log_file.regular else contextlib.nullcontext()
 
 
 class HttpLog:
@@ -294,15 +299,22 @@ def _check_replaceable(path: str) -> None:
         raise LogFileError(
             'cannot write HTTP log %s: it is a directory' % path
         )
+    fd, temporary = _temporary_beside(path, target)
+    os.close(fd)
+    os.unlink(temporary)
+
+
+def _temporary_beside(path: str, target: str) -> tuple[int, str]:
+    """A new file in ``target``'s directory, to be renamed over it"""
     try:
-        fd, temporary = tempfile.mkstemp(
+        # Cut, so that a name near the length limit has room for the
+        # temporary file's prefix and random part.
+        return tempfile.mkstemp(
             dir=os.path.dirname(target),
             prefix='.%s.' % os.path.basename(target)[:64],
         )
     except OSError as error:
         raise LogFileError(_describe(path, error)) from error
-    os.close(fd)
-    os.unlink(temporary)
 
 
 def same_file(path: str, other: str) -> bool:
@@ -344,15 +356,7 @@ def replace_file(path: str, text: str) -> None:
         _write_in_place(path, target, text)
         return
 
-    directory = os.path.dirname(target)
-    try:
-        # Cut, so that a name near the length limit has room for the
-        # temporary file's prefix and random part.
-        fd, temporary = tempfile.mkstemp(
-            dir=directory, prefix='.%s.' % os.path.basename(target)[:64]
-        )
-    except OSError as error:
-        raise LogFileError(_describe(path, error)) from error
+    fd, temporary = _temporary_beside(path, target)
     try:
         with os.fdopen(fd, 'wb') as stream:
             stream.write(_encode(text))
