@@ -168,6 +168,9 @@ class Recorder:
                 self._learn_catalog(response_body['body'])
 
         url = request.url or ''
+        # Known shortcoming: identity discovery, the first exchange, comes
+        # before the catalog, so its service_name is None in JSON lines;
+        # the documents, rendered later, fill it in.
         service_type, service_name = self.resolver.describe(url)
         redactor = self.redactor
         record: Record = {
@@ -236,6 +239,8 @@ class Recorder:
                 'body_encoding': 'base64',
                 'body_size': size,
             }
+        # Known shortcoming: an image page is parsed here and again by the
+        # listing; no measured cost has been worth coupling the two.
         if 'json' in content_type or text[:1] in ('{', '['):
             try:
                 parsed = json.loads(text)

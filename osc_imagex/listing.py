@@ -137,7 +137,13 @@ class ImageRow(dict):  # type: ignore[type-arg]
 
 
 def server_sort(sort: str | None) -> str | None:
-    """Glance's ``sort`` parameter for an OSC --sort value, if it has one"""
+    """Glance's ``sort`` parameter for an OSC --sort value, if it has one
+
+    Known shortcomings: a key Glance cannot sort on (a property, owner)
+    leaves the partial listing to image list's client-side sort, wrong rows
+    included; and Glance cannot page on from a marker whose sort key is
+    empty (a queued image has no size), so such a page starts over.
+    """
     if not sort:
         return None
     keys = []

@@ -34,7 +34,8 @@ def make_client(instance: Any) -> Any:
 
 # OSC asks every plugin module for a global API version option, so
 # "openstack --help" lists --os-imagex-api-version although only version 2
-# exists.
+# exists. (Known shortcoming, as is this: Ctrl-C while OSC itself is still
+# starting up, before any command runs, prints OSC's own traceback.)
 def build_option_parser(
     parser: argparse.ArgumentParser,
 ) -> argparse.ArgumentParser:

@@ -119,6 +119,10 @@ def _spellings(value: str) -> set[str]:
     As is; in a JSON string; in a URL, a path or a form; in an HTML page;
     and an HTML page or a JSON string quoting a JSON string (an error page
     showing the request body).
+
+    Known shortcoming: other encodings (base64, a cut or case-changed
+    echo) are not recognised; and a value full of special characters has
+    hundreds of spellings, which about doubles the scrub of a large page.
     """
     in_json = _in_json(value)
     nested = set()

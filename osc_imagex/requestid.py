@@ -16,6 +16,8 @@ import argparse
 import re
 import uuid
 
+# Known shortcoming: the services' own calls (Glance validating the token
+# with Keystone) do not carry it; the client never sees those calls.
 HEADER = 'X-OpenStack-Request-ID'
 
 # Services answer with their own (local) ID under one of these names; nova

@@ -214,6 +214,8 @@ class ListImageX(osc_image.ListImage):
             self._stop(parsed_args, 'terminated by %s' % ended)
             sys.exit(128 + ended.signum)
         except KeyboardInterrupt:
+            # Known shortcoming: a second Ctrl-C while the logs are closed
+            # ends the process by SIGINT with no message.
             self._stop(parsed_args, 'interrupted')
             raise
         except BrokenPipeError:

@@ -38,6 +38,8 @@ class ConvertLog(command.Command):
 
     _epilog = _EPILOG  # type: ignore[assignment]
 
+    # No cloud needed. Known shortcoming: OS_CLOUD naming a cloud that
+    # clouds.yaml lacks still fails in OSC's start-up, as for any command.
     auth_required = False
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
