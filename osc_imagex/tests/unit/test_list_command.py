@@ -42,6 +42,13 @@ class ImagexTestCase(testtools.TestCase):
     def openstack(self, *argv):
         return fakes.run_openstack(fakes.AUTH_ARGS + list(argv))
 
+    def assert_refused_before_any_request(self, options, message):
+        status, out, err = self.openstack('imagex', 'list', *options)
+
+        self.assertEqual(1, status)
+        self.assertEqual(message, err.strip())
+        self.assertEqual([], self.cloud.requests())
+
     def path(self, name):
         return os.path.join(self.tmp, name)
 
@@ -242,17 +249,11 @@ class TestPaging(ImagexTestCase):
         self.assertEqual(5, len(self.image_requests()))
 
     def test_a_bad_sort_direction_is_refused_before_any_request(self):
-        status, out, err = self.openstack(
-            'imagex', 'list', '--sort', 'name:sideways'
-        )
-
-        self.assertEqual(1, status)
-        self.assertEqual(
+        self.assert_refused_before_any_request(
+            ['--sort', 'name:sideways'],
             "'sideways' is not a valid sort direction for sort key name, "
             "use 'asc' or 'desc' instead",
-            err.strip(),
         )
-        self.assertEqual([], self.cloud.requests())
 
     def test_page_size_must_be_positive(self):
         for value in ('0', '-5', 'ten'):
@@ -495,15 +496,11 @@ class TestHttpLog(ImagexTestCase):
         self.addCleanup(os.chdir, os.getcwd())
         os.chdir(here)
 
-        status, out, err = self.openstack('imagex', 'list', '--http-log', '-')
-
-        self.assertEqual(1, status)
-        self.assertEqual(
+        self.assert_refused_before_any_request(
+            ['--http-log', '-'],
             '--http-log - would mix the log with the listing on standard '
             'output; give a file path, or /dev/stderr',
-            err.strip(),
         )
-        self.assertEqual([], self.cloud.requests())
         self.assertEqual([], os.listdir(here))
 
     def test_log_file_option_stays_with_osc(self):
