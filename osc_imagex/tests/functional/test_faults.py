@@ -212,43 +212,31 @@ class TestInterruption(FaultTestCase):
         self.assertIn('## Error', self.read(logs['md']))
         self.assertIn('>>> [4]', self.read(logs['log']))
 
-    def test_sigterm_exits_143_with_whole_logs(self):
-        status, err, logs = self.interrupt(signal.SIGTERM)
+    def assert_ended(self, signum, status, message, repeat=1):
+        """The run exits ``status`` with one line, and whole logs"""
+        exit_status, err, logs = self.interrupt(signum, repeat=repeat)
 
-        self.assertEqual(143, status, err)
-        self.assertNotIn('Traceback', err)
-        self.assertRegex(
-            err, r'^terminated by SIGTERM \(.*global request ID %s' % GLOBAL_ID
-        )
-        self.assert_logs_whole(logs)
-
-    def test_sigterm_again_while_closing_changes_nothing(self):
-        status, err, logs = self.interrupt(signal.SIGTERM, repeat=3)
-
-        self.assertEqual(143, status, err)
+        self.assertEqual(status, exit_status, err)
         self.assertNotIn('Traceback', err)
         self.assertEqual(1, len(err.strip().splitlines()), err)
+        self.assertRegex(
+            err, r'^%s \(.*global request ID %s' % (message, GLOBAL_ID)
+        )
         self.assert_logs_whole(logs)
+
+    def test_sigterm_exits_143_with_whole_logs(self):
+        self.assert_ended(signal.SIGTERM, 143, 'terminated by SIGTERM')
+
+    def test_sigterm_again_while_closing_changes_nothing(self):
+        self.assert_ended(
+            signal.SIGTERM, 143, 'terminated by SIGTERM', repeat=3
+        )
 
     def test_sigint_exits_130_with_whole_logs(self):
-        status, err, logs = self.interrupt(signal.SIGINT)
-
-        self.assertEqual(130, status, err)
-        self.assertNotIn('Traceback', err)
-        self.assertRegex(
-            err, r'^interrupted \(.*global request ID %s' % GLOBAL_ID
-        )
-        self.assert_logs_whole(logs)
+        self.assert_ended(signal.SIGINT, 130, 'interrupted')
 
     def test_sighup_exits_129_with_whole_logs(self):
-        status, err, logs = self.interrupt(signal.SIGHUP)
-
-        self.assertEqual(129, status, err)
-        self.assertNotIn('Traceback', err)
-        self.assertRegex(
-            err, r'^terminated by SIGHUP \(.*global request ID %s' % GLOBAL_ID
-        )
-        self.assert_logs_whole(logs)
+        self.assert_ended(signal.SIGHUP, 129, 'terminated by SIGHUP')
 
     def test_sighup_under_nohup_is_ignored(self):
         status, err, logs = self.interrupt(
